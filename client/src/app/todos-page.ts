@@ -1,0 +1,265 @@
+import { ChangeDetectionStrategy, Component, LOCALE_ID, inject } from '@angular/core';
+import {
+  IonBadge,
+  IonButton,
+  IonButtons,
+  IonContent,
+  IonFab,
+  IonFabButton,
+  IonHeader,
+  IonIcon,
+  IonItem,
+  IonItemOption,
+  IonItemOptions,
+  IonItemSliding,
+  IonLabel,
+  IonList,
+  IonProgressBar,
+  IonRefresher,
+  IonRefresherContent,
+  IonSpinner,
+  IonText,
+  IonTitle,
+  IonToolbar,
+  ModalController,
+  RefresherCustomEvent,
+} from '@ionic/angular';
+import { toApiError } from './api-error';
+import { formatDueDate } from './due-date';
+import { Notifier } from './notifier';
+import { TodoFormComponent } from './todo-form';
+import { TodoStore } from './todo-store';
+import { Priority, Todo } from './todo.model';
+
+const PRIORITY_COLOR: Record<Priority, string> = { high: 'danger', normal: 'primary', low: 'medium' };
+
+@Component({
+  selector: 'app-todos-page',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  host: { class: 'ion-page' },
+  imports: [
+    IonBadge,
+    IonButton,
+    IonButtons,
+    IonContent,
+    IonFab,
+    IonFabButton,
+    IonHeader,
+    IonIcon,
+    IonItem,
+    IonItemOption,
+    IonItemOptions,
+    IonItemSliding,
+    IonLabel,
+    IonList,
+    IonProgressBar,
+    IonRefresher,
+    IonRefresherContent,
+    IonSpinner,
+    IonText,
+    IonTitle,
+    IonToolbar,
+  ],
+  styles: `
+    .state {
+      display: flex;
+      flex-direction: column;
+      align-items: center;
+      gap: 12px;
+      padding: 48px 16px;
+      text-align: center;
+    }
+    .description {
+      white-space: pre-wrap;
+      overflow-wrap: anywhere;
+      display: -webkit-box;
+      -webkit-line-clamp: 3;
+      -webkit-box-orient: vertical;
+      overflow: hidden;
+    }
+    ion-badge {
+      text-transform: capitalize;
+      min-width: 4.5em;
+    }
+    ion-list {
+      padding-bottom: 88px;
+    }
+  `,
+  template: `
+    <ion-header>
+      <ion-toolbar color="primary">
+        <ion-title>Todos</ion-title>
+        <ion-buttons slot="end">
+          <ion-button (click)="reload()" [disabled]="store.loading()" aria-label="Refresh list">
+            <ion-icon slot="icon-only" name="refresh" aria-hidden="true" />
+          </ion-button>
+        </ion-buttons>
+        @if (store.loading()) {
+          <ion-progress-bar type="indeterminate" color="light" aria-label="Loading todos" />
+        }
+      </ion-toolbar>
+    </ion-header>
+
+    <ion-content>
+      <ion-refresher slot="fixed" (ionRefresh)="onPull($event)">
+        <ion-refresher-content />
+      </ion-refresher>
+
+      <div class="page-width">
+        @if (!store.loaded()) {
+          @if (store.loadError(); as err) {
+            <div class="state" role="alert">
+              <ion-text color="danger"><h2>Couldn't load your todos</h2></ion-text>
+              <p>{{ err.message }}</p>
+              <ion-button (click)="reload()">Retry</ion-button>
+            </div>
+          } @else {
+            <div class="state" aria-live="polite">
+              <ion-spinner name="crescent" aria-hidden="true" />
+              <p>Loading todos…</p>
+            </div>
+          }
+        } @else if (store.todos().length === 0) {
+          <div class="state empty-state">
+            <h2>Nothing to do</h2>
+            <p>Add your first todo with the + button.</p>
+            <ion-button (click)="openForm()">Add a todo</ion-button>
+          </div>
+        } @else {
+          <ion-list aria-label="Todos" class="todo-list">
+            @for (todo of store.todos(); track todo.id) {
+              <ion-item-sliding class="todo">
+                <ion-item lines="full">
+                  <ion-label>
+                    <div class="description">{{ todo.description }}</div>
+                    <p class="due">
+                      @if (todo.dueDate) {
+                        Due {{ due(todo.dueDate) }}
+                      } @else {
+                        No due date
+                      }
+                    </p>
+                  </ion-label>
+                  <ion-badge slot="end" [color]="priorityColor(todo.priority)" class="priority">
+                    {{ todo.priority }}<span class="ion-hide"> priority</span>
+                  </ion-badge>
+                  <ion-buttons slot="end">
+                    <ion-button (click)="openForm(todo)" [attr.aria-label]="'Edit: ' + todo.description" class="edit">
+                      <ion-icon slot="icon-only" name="create-outline" aria-hidden="true" />
+                    </ion-button>
+                    <ion-button
+                      color="danger"
+                      (click)="remove(todo)"
+                      [attr.aria-label]="'Delete: ' + todo.description"
+                      class="delete"
+                    >
+                      <ion-icon slot="icon-only" name="trash-outline" aria-hidden="true" />
+                    </ion-button>
+                  </ion-buttons>
+                </ion-item>
+                <ion-item-options side="end">
+                  <ion-item-option color="danger" (click)="remove(todo)" expandable>
+                    <ion-icon slot="start" name="trash-outline" aria-hidden="true" />
+                    Delete
+                  </ion-item-option>
+                </ion-item-options>
+              </ion-item-sliding>
+            }
+          </ion-list>
+        }
+      </div>
+
+      <ion-fab slot="fixed" vertical="bottom" horizontal="end">
+        <ion-fab-button (click)="openForm()" aria-label="Add todo" class="add">
+          <ion-icon name="add" aria-hidden="true" />
+        </ion-fab-button>
+      </ion-fab>
+    </ion-content>
+  `,
+})
+export class TodosPage {
+  protected readonly store = inject(TodoStore);
+  private readonly notifier = inject(Notifier);
+  private readonly modals = inject(ModalController);
+  private readonly locale = inject(LOCALE_ID);
+  private readonly userLocale = typeof navigator !== 'undefined' ? navigator.language : this.locale;
+
+  constructor() {
+    void this.reload();
+  }
+
+  protected due(wire: string): string {
+    return formatDueDate(wire, this.userLocale);
+  }
+
+  protected priorityColor(p: Priority): string {
+    return PRIORITY_COLOR[p] ?? 'medium';
+  }
+
+  /** Loads the list; failures show a toast with Retry. */
+  async reload(): Promise<void> {
+    try {
+      await this.store.refresh();
+    } catch (err) {
+      await this.notifier.error(`Couldn't load todos. ${toApiError(err).message}`, () => void this.reload());
+    }
+  }
+
+  async onPull(event: RefresherCustomEvent): Promise<void> {
+    await this.reload();
+    await event.target.complete();
+  }
+
+  async openForm(todo?: Todo): Promise<void> {
+    const modal = await this.modals.create({
+      component: TodoFormComponent,
+      componentProps: { todo },
+    });
+    await modal.present();
+    const { role, data } = await modal.onWillDismiss<Todo>();
+    if (role === 'saved' && data) {
+      await this.notifier.info(todo ? 'Todo updated' : 'Todo added');
+      void this.reloadQuietly();
+    }
+  }
+
+  async remove(todo: Todo): Promise<void> {
+    try {
+      await this.store.remove(todo.id);
+    } catch (err) {
+      await this.notifier.error(`Couldn't delete “${short(todo.description)}”. ${toApiError(err).message}`, () =>
+        void this.remove(todo),
+      );
+      return;
+    }
+    await this.notifier.info(`Deleted “${short(todo.description)}”`, { text: 'Undo', handler: () => void this.undo(todo) });
+    void this.reloadQuietly();
+  }
+
+  private async undo(todo: Todo): Promise<void> {
+    try {
+      await this.store.save(todo);
+    } catch (err) {
+      await this.notifier.error(`Couldn't restore “${short(todo.description)}”. ${toApiError(err).message}`, () =>
+        void this.undo(todo),
+      );
+      return;
+    }
+    await this.notifier.info('Todo restored');
+    void this.reloadQuietly();
+  }
+
+  /** Re-syncs with the server after a write, without replacing the success toast on failure... unless it fails. */
+  private async reloadQuietly(): Promise<void> {
+    try {
+      await this.store.refresh();
+    } catch (err) {
+      await this.notifier.error(`Couldn't load todos. ${toApiError(err).message}`, () => void this.reload());
+    }
+  }
+}
+
+function short(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 40 ? `${oneLine.slice(0, 39)}…` : oneLine;
+}

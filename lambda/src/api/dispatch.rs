@@ -1,0 +1,68 @@
+//! Dispatch: from a decoded request to the handler of its route, on the route key API Gateway matched,
+//! or — where there is none (a function URL, a `$default` route, a test) — on method and path against
+//! the same route table, with the stage prefix ignored.
+
+use super::{ApiConfig, ApiError, ApiRequest, ApiResponse, handlers};
+use crate::routes::{self, Operation, RouteMatch};
+use crate::store::TodoStore;
+
+/// Runs the handler for `request` and turns any error into its response.
+pub async fn dispatch(request: &ApiRequest, store: &dyn TodoStore, config: &ApiConfig) -> ApiResponse {
+    match route(request, store, config).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn route(request: &ApiRequest, store: &dyn TodoStore, config: &ApiConfig) -> Result<ApiResponse, ApiError> {
+    let route_key = request.route_key.as_deref().filter(|k| *k != "$default");
+    let (operation, id) = match route_key {
+        Some(key) => {
+            let route = routes::route_for_key(key).ok_or(ApiError::NotFound)?;
+            let id = request.path_parameters.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone());
+            (route.operation, id)
+        }
+        None => {
+            let path = strip_stage(&request.path, request.stage.as_deref());
+            match routes::match_request(&request.method, path) {
+                RouteMatch::Found(route, params) => {
+                    let id = params.iter().find(|(k, _)| *k == "id").map(|(_, v)| (*v).to_owned());
+                    (route.operation, id)
+                }
+                RouteMatch::MethodNotAllowed(allowed) => return Err(ApiError::MethodNotAllowed(allowed)),
+                RouteMatch::NotFound => return Err(ApiError::NotFound),
+            }
+        }
+    };
+    match operation {
+        Operation::ListTodos => {
+            handlers::list_todos(request.query_param("limit"), request.query_param("cursor"), store, config).await
+        }
+        Operation::PutTodo => handlers::put_todo(request.body.as_deref(), store, config).await,
+        Operation::DeleteTodo => handlers::delete_todo(id.as_deref().unwrap_or_default(), store).await,
+    }
+}
+
+/// `/v1/todos` → `/todos` for stage `v1`; paths outside the stage are left alone.
+fn strip_stage<'p>(path: &'p str, stage: Option<&str>) -> &'p str {
+    let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default") else {
+        return path;
+    };
+    path.strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_stage;
+
+    #[test]
+    fn stage_prefix_is_ignored_only_when_it_is_a_whole_segment() {
+        assert_eq!(strip_stage("/v1/todos", Some("v1")), "/todos");
+        assert_eq!(strip_stage("/v10/todos", Some("v1")), "/v10/todos");
+        assert_eq!(strip_stage("/todos", Some("$default")), "/todos");
+        assert_eq!(strip_stage("/todos", None), "/todos");
+    }
+}

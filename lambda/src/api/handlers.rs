@@ -1,0 +1,164 @@
+//! The three handlers: plain async functions of decoded input and a store.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use tracing::instrument;
+
+use super::{ApiConfig, ApiError, ApiResponse};
+use crate::domain::{is_uuid, validate_todo};
+use crate::routes::NEXT_CURSOR_HEADER;
+use crate::store::{StoreError, TodoStore};
+
+/// Most items asked of the store in one call; bounds the memory of one step of a listing.
+const STORE_BATCH: usize = 1000;
+
+/// `GET /todos[?limit=N][&cursor=C]`: a JSON array of todos. When more remain (because of `limit`, the
+/// response size cap or the time budget) the response carries the `x-next-cursor` header; a client that
+/// ignores it still gets a valid array.
+#[instrument(skip(store, config), err(Display, level = "debug"))]
+pub async fn list_todos(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    store: &dyn TodoStore,
+    config: &ApiConfig,
+) -> Result<ApiResponse, ApiError> {
+    let started = Instant::now();
+    let limit = match limit {
+        None => usize::MAX,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=config.max_page_limit).contains(&n) => n,
+            _ => return Err(ApiError::BadRequest("limit must be an integer from 1 to 1000")),
+        },
+    };
+    let mut start_after = match cursor {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or(ApiError::BadRequest("cursor is not one this API issued"))?),
+    };
+
+    let mut body = String::with_capacity(256);
+    body.push('[');
+    let mut escaped_size = 2; // "[]"
+    let mut count = 0usize;
+    let mut next: Option<String> = None;
+    'pages: loop {
+        let want = (limit - count).min(STORE_BATCH);
+        let Some(remaining) = config.request_deadline.checked_sub(started.elapsed()) else {
+            return Err(ApiError::Timeout);
+        };
+        let page = match tokio::time::timeout(remaining, store.list(start_after.as_deref(), want)).await {
+            Ok(page) => page?,
+            Err(_) => return Err(ApiError::Timeout),
+        };
+        for todo in &page.todos {
+            let json = serde_json::to_string(todo).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let size = escaped_len(&json) + usize::from(count > 0);
+            if escaped_size + size > config.max_list_bytes {
+                next = start_after.clone();
+                break 'pages;
+            }
+            if count > 0 {
+                body.push(',');
+            }
+            body.push_str(&json);
+            escaped_size += size;
+            count += 1;
+            start_after = Some(todo.id.clone());
+        }
+        match page.last_key {
+            None => break,
+            Some(key) => {
+                start_after = Some(key);
+                if count >= limit || (count > 0 && started.elapsed() >= config.list_soft_deadline) {
+                    next = start_after.clone();
+                    break;
+                }
+            }
+        }
+    }
+    body.push(']');
+    let mut response = ApiResponse::json(200, body);
+    if let Some(key) = next {
+        response.headers.push((NEXT_CURSOR_HEADER, encode_cursor(&key)));
+    }
+    Ok(response)
+}
+
+/// `POST /todos`: validate the JSON body and insert or replace the todo; 204 on success.
+#[instrument(skip_all, err(Display, level = "debug"))]
+pub async fn put_todo(body: Option<&[u8]>, store: &dyn TodoStore, config: &ApiConfig) -> Result<ApiResponse, ApiError> {
+    let body = body.filter(|b| !b.iter().all(u8::is_ascii_whitespace));
+    let Some(body) = body else {
+        return Err(ApiError::BadRequest("request body must be a JSON object"));
+    };
+    if body.len() > config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge { limit: config.max_body_bytes });
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::BadRequest("request body must be UTF-8 JSON"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("request body is not valid JSON"))?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::BadRequest("request body must be a JSON object"));
+    };
+    let todo = validate_todo(&object).map_err(ApiError::Validation)?;
+    store.put(&todo).await?;
+    Ok(ApiResponse::no_content())
+}
+
+/// `DELETE /todos/{id}`: delete the todo; 204 whether or not it existed.
+#[instrument(skip(store), err(Display, level = "debug"))]
+pub async fn delete_todo(id: &str, store: &dyn TodoStore) -> Result<ApiResponse, ApiError> {
+    if !is_uuid(id) {
+        return Err(ApiError::BadRequest("id must be a UUID"));
+    }
+    store.delete(id).await?;
+    Ok(ApiResponse::no_content())
+}
+
+/// Cursors are the last key of the previous page, made opaque so clients do not build their own.
+fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
+    String::from_utf8(bytes).ok().filter(|k| !k.is_empty() && k.len() <= 1024)
+}
+
+/// Length of `json` once written as a JSON string inside the Lambda response document.
+fn escaped_len(json: &str) -> usize {
+    json.len()
+        + json
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_length_counts_json_string_escapes() {
+        for s in [r#"{"a":"b\"c"}"#, "plain", "tab\tand\u{1}ctl", "é\\"] {
+            let as_string = serde_json::to_string(s).unwrap();
+            assert_eq!(escaped_len(s) + 2, as_string.len(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let id = "3f2b8f9e-2a4c-4f6e-9d1a-7b5c3e2d1f00";
+        assert_eq!(decode_cursor(&encode_cursor(id)).as_deref(), Some(id));
+        assert_eq!(decode_cursor("!!"), None);
+        assert_eq!(decode_cursor(""), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode([0xff, 0xfe])), None);
+    }
+}

@@ -1,0 +1,95 @@
+//! The HTTP contract in plain types: a decoded request, a response, the one error type that maps every
+//! failure to a status and body, the handlers and the dispatch that picks one. Nothing here knows Lambda.
+
+mod dispatch;
+mod error;
+mod handlers;
+
+pub use dispatch::dispatch;
+pub use error::ApiError;
+pub use handlers::{delete_todo, list_todos, put_todo};
+
+use std::time::Duration;
+
+/// Limits of the API, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Largest `GET /todos` body, measured as it will be once escaped into the Lambda response
+    /// document (Lambda caps that document at 6 MB); the rest of the list follows through the cursor.
+    pub max_list_bytes: usize,
+    /// Largest `limit` a client may ask for.
+    pub max_page_limit: usize,
+    /// After this long a listing that has items answers with them and a cursor instead of reading on.
+    pub list_soft_deadline: Duration,
+    /// A request that has not finished by now answers 503; below Lambda's 3 s timeout.
+    pub request_deadline: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_body_bytes: 256 * 1024,
+            // 6 MiB minus room for the status, headers and the response document's own syntax.
+            max_list_bytes: 6 * 1024 * 1024 - 16 * 1024,
+            max_page_limit: 1000,
+            list_soft_deadline: Duration::from_millis(1500),
+            request_deadline: Duration::from_millis(2500),
+        }
+    }
+}
+
+/// A request as the handlers see it, decoded from an API Gateway v2 event.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The route key API Gateway matched (`GET /todos`), if any; `$default` counts as none.
+    pub route_key: Option<String>,
+    /// The raw path, including any stage prefix.
+    pub path: String,
+    /// The stage name, when known (`v1`); its prefix is ignored when matching paths.
+    pub stage: Option<String>,
+    /// Path parameters API Gateway extracted (`id`).
+    pub path_parameters: Vec<(String, String)>,
+    /// Query string parameters (first value of each).
+    pub query: Vec<(String, String)>,
+    /// The body bytes, already base64-decoded.
+    pub body: Option<Vec<u8>>,
+}
+
+impl ApiRequest {
+    /// The first query parameter called `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response: status, headers and an optional JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers (lower-case names).
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON text, if any.
+    pub body: Option<String>,
+}
+
+impl ApiResponse {
+    /// A response with no body.
+    pub fn no_content() -> Self {
+        ApiResponse { status: 204, headers: Vec::new(), body: None }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, body: String) -> Self {
+        ApiResponse { status, headers: vec![("content-type", "application/json".to_owned())], body: Some(body) }
+    }
+
+    /// The value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}

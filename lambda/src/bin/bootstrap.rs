@@ -1,0 +1,23 @@
+//! The Lambda function: builds the DynamoDB client once, then serves API Gateway v2 events.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use todos::config::LambdaConfig;
+use todos::telemetry::{self, LogFormat};
+use todos::{ApiConfig, App, DynamoStore};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init(LogFormat::Json);
+    let config = LambdaConfig::from_env()?;
+    let sdk = todos::store::dynamodb_sdk_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name);
+    let app = App::new(Arc::new(store), ApiConfig::default());
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(app.handle_payload(event.payload, &event.context.request_id).await) }
+    }))
+    .await
+}

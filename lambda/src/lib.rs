@@ -1,0 +1,18 @@
+//! The todos API: a domain ([`domain`]), one route table and CORS setting ([`routes`]), handlers and
+//! their dispatch ([`api`]), storage behind a trait ([`store`]), and the two ways requests arrive
+//! ([`entrypoints`]: Lambda events and the local dev server).
+//!
+//! The binaries (`bootstrap` for Lambda, `dev-server` for a laptop) only wire these together.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod entrypoints;
+pub mod routes;
+pub mod store;
+pub mod telemetry;
+
+pub use api::{ApiConfig, ApiRequest, ApiResponse};
+pub use domain::{Priority, Todo};
+pub use entrypoints::App;
+pub use store::{DynamoStore, EmbeddedStore, StoreError, TodoStore};

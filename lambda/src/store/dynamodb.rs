@@ -1,0 +1,152 @@
+//! The DynamoDB store: one table with hash key `Id`, items compatible with the original Go service
+//! (string attributes `Id`, `Description`, `Priority`, `DueDate`, where `DueDate: ""` means none).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+
+use super::{Page, StoreError, TodoStore};
+use crate::domain::{Priority, Todo};
+
+/// Loads the AWS SDK configuration from the environment with timeouts and retries sized for a 3 s
+/// Lambda: a dead or stalled endpoint fails one call within about 2 s, leaving time to answer 503.
+pub async fn dynamodb_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .read_timeout(Duration::from_millis(900))
+                .operation_attempt_timeout(Duration::from_millis(900))
+                .operation_timeout(Duration::from_millis(2000))
+                .build(),
+        )
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(25))
+                .with_max_backoff(Duration::from_millis(250)),
+        )
+        .load()
+        .await
+}
+
+/// A [`TodoStore`] on a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// The item as the Go service wrote it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Item {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Description", default)]
+    description: String,
+    #[serde(rename = "Priority", default)]
+    priority: String,
+    #[serde(rename = "DueDate", default, skip_serializing_if = "Option::is_none")]
+    due_date: Option<String>,
+}
+
+impl Item {
+    fn into_todo(self) -> Todo {
+        // The Go service did not normalise case; a value we cannot read is shown as "normal" (and left
+        // untouched in the table) rather than hiding the todo.
+        let priority = Priority::parse(&self.priority.to_ascii_lowercase()).unwrap_or_else(|| {
+            tracing::warn!(id = %self.id, priority = %self.priority, "unknown priority read as normal");
+            Priority::Normal
+        });
+        Todo {
+            id: self.id,
+            description: self.description,
+            priority,
+            due_date: self.due_date.filter(|d| !d.is_empty()),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// A store on `table`, using `client` (build both once, at start-up).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    /// The table this store uses.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+#[async_trait]
+impl TodoStore for DynamoStore {
+    #[instrument(skip(self), level = "debug")]
+    async fn list(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let start = start_after.map(|k| HashMap::from([("Id".to_owned(), AttributeValue::S(k.to_owned()))]));
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::unavailable("scan", e))?;
+        let todos = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, Item>(item)
+                    .map(Item::into_todo)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_key = out
+            .last_evaluated_key
+            .and_then(|mut k| k.remove("Id"))
+            .and_then(|v| v.as_s().ok().cloned());
+        Ok(Page { todos, last_key })
+    }
+
+    #[instrument(skip(self, todo), fields(id = %todo.id), level = "debug")]
+    async fn put(&self, todo: &Todo) -> Result<(), StoreError> {
+        let item = Item {
+            id: todo.id.clone(),
+            description: todo.description.clone(),
+            priority: todo.priority.as_str().to_owned(),
+            due_date: todo.due_date.clone(),
+        };
+        let item = serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::unavailable("put item", e))?;
+        Ok(())
+    }
+
+    #[instrument(skip(self), level = "debug")]
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("Id", AttributeValue::S(id.to_owned()))
+            .send()
+            .await
+            .map_err(|e| StoreError::unavailable("delete item", e))?;
+        Ok(())
+    }
+}
