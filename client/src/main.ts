@@ -1,6 +1,6 @@
 import { provideHttpClient, withFetch } from '@angular/common/http';
 import { bootstrapApplication } from '@angular/platform-browser';
-import { provideIonicAngular } from '@ionic/angular';
+import { provideIonicAngular } from '@ionic/angular/provide';
 import { App } from './app/app';
 import { APP_CONFIG, loadConfig } from './app/app-config';
 

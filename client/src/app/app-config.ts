@@ -4,6 +4,8 @@ import { InjectionToken } from '@angular/core';
 export interface AppConfig {
   /** Base URL of the API including the version segment, e.g. `http://127.0.0.1:3000/v1`. */
   apiBaseUrl: string;
+  /** Optional page size sent as `?limit=` when listing (the client follows `x-next-cursor` either way). */
+  pageSize?: number;
 }
 
 export const DEFAULT_CONFIG: AppConfig = { apiBaseUrl: 'http://127.0.0.1:3000/v1' };
@@ -19,7 +21,10 @@ export function parseConfig(raw: unknown): AppConfig {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url.trim())) {
     throw new Error('config.json: "apiBaseUrl" must be an http(s) URL');
   }
-  return { apiBaseUrl: url.trim().replace(/\/+$/, '') };
+  const config: AppConfig = { apiBaseUrl: url.trim().replace(/\/+$/, '') };
+  const pageSize = (raw as Partial<AppConfig>).pageSize;
+  if (typeof pageSize === 'number' && Number.isInteger(pageSize) && pageSize > 0) config.pageSize = pageSize;
+  return config;
 }
 
 /** Fetches `config.json` relative to the document (works under any base path). */

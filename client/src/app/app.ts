@@ -1,5 +1,5 @@
 import { ChangeDetectionStrategy, Component } from '@angular/core';
-import { IonApp } from '@ionic/angular';
+import { IonApp } from '@ionic/angular/ion-app';
 import { addIcons } from 'ionicons';
 import { add, alertCircleOutline, createOutline, refresh, trashOutline } from 'ionicons/icons';
 import { TodosPage } from './todos-page';

@@ -1,5 +1,7 @@
 import { Injectable, inject } from '@angular/core';
-import { ToastController } from '@ionic/angular';
+import { ToastController } from '@ionic/angular/toast-controller';
+
+const FAB_ID = 'add-fab';
 
 /** Toasts for outcomes: errors stay until dismissed and offer Retry. */
 @Injectable({ providedIn: 'root' })
@@ -39,7 +41,9 @@ export class Notifier {
 
   private async show(options: Parameters<ToastController['create']>[0]): Promise<void> {
     await this.clear();
-    const toast = await this.toasts.create({ position: 'bottom', swipeGesture: 'vertical', ...options });
+    // Sit above the add button so it stays usable while a toast is shown.
+    const anchor = typeof document !== 'undefined' && document.getElementById(FAB_ID) ? FAB_ID : undefined;
+    const toast = await this.toasts.create({ position: 'bottom', positionAnchor: anchor, swipeGesture: 'vertical', ...options });
     this.current = toast;
     toast.onDidDismiss().then(() => {
       if (this.current === toast) this.current = null;

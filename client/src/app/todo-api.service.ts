@@ -31,7 +31,7 @@ export class TodoApiService {
   }
 
   /** Loads all todos, following `x-next-cursor` until the last page. */
-  list(pageSize?: number): Observable<Todo[]> {
+  list(pageSize: number | undefined = this.config.pageSize): Observable<Todo[]> {
     let pages = 0;
     const seen = new Set<string>();
     return this.fetchPage(null, pageSize).pipe(

@@ -2,30 +2,30 @@ import {
   ChangeDetectionStrategy,
   Component,
   DestroyRef,
+  ElementRef,
   Injector,
   OnInit,
   afterNextRender,
   inject,
   input,
   signal,
+  viewChild,
 } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { AbstractControl, FormControl, FormGroup, ReactiveFormsModule, ValidationErrors } from '@angular/forms';
-import {
-  IonButton,
-  IonButtons,
-  IonContent,
-  IonHeader,
-  IonInput,
-  IonSelect,
-  IonSelectOption,
-  IonSpinner,
-  IonText,
-  IonTextarea,
-  IonTitle,
-  IonToolbar,
-  ModalController,
-} from '@ionic/angular';
+import { IonButton } from '@ionic/angular/ion-button';
+import { IonButtons } from '@ionic/angular/ion-buttons';
+import { IonContent } from '@ionic/angular/ion-content';
+import { IonHeader } from '@ionic/angular/ion-header';
+import { IonInput } from '@ionic/angular/ion-input';
+import { IonSelect } from '@ionic/angular/ion-select';
+import { IonSelectOption } from '@ionic/angular/ion-select-option';
+import { IonSpinner } from '@ionic/angular/ion-spinner';
+import { IonText } from '@ionic/angular/ion-text';
+import { IonTextarea } from '@ionic/angular/ion-textarea';
+import { IonTitle } from '@ionic/angular/ion-title';
+import { IonToolbar } from '@ionic/angular/ion-toolbar';
+import { ModalController } from '@ionic/angular/modal-controller';
 import { toApiError } from './api-error';
 import { Notifier } from './notifier';
 import {
@@ -123,6 +123,7 @@ export function newId(): string {
           [counter]="true"
           [maxlength]="maxLength"
           [required]="true"
+          #descriptionField
           [errorText]="errorFor('description')"
           class="description-field"
         />
@@ -181,6 +182,8 @@ export class TodoFormComponent implements OnInit {
   private readonly notifier = inject(Notifier);
   private readonly injector = inject(Injector);
   private readonly destroyRef = inject(DestroyRef);
+  private readonly host = inject<ElementRef<HTMLElement>>(ElementRef);
+  private readonly descriptionField = viewChild.required<IonTextarea>('descriptionField');
 
   protected readonly maxLength = DESCRIPTION_MAX_LENGTH;
   protected readonly priorities = PRIORITIES;
@@ -207,6 +210,11 @@ export class TodoFormComponent implements OnInit {
       this.form.setValue(todoToFormValue(todo));
     }
     this.syncTimeEnabled();
+    // Put the caret in the description once the modal is on screen (keyboard users start typing).
+    const modalEl = this.host.nativeElement.closest('ion-modal');
+    const focus = () => void this.descriptionField().setFocus();
+    modalEl?.addEventListener('ionModalDidPresent', focus, { once: true });
+    this.destroyRef.onDestroy(() => modalEl?.removeEventListener('ionModalDidPresent', focus));
     this.form.controls.dueDate.valueChanges.pipe(takeUntilDestroyed(this.destroyRef)).subscribe(() => this.syncTimeEnabled());
     for (const name of Object.keys(this.form.controls) as FormField[]) {
       (this.form.controls[name] as AbstractControl).valueChanges.pipe(takeUntilDestroyed(this.destroyRef)).subscribe(() => {

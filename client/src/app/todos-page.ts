@@ -1,29 +1,27 @@
 import { ChangeDetectionStrategy, Component, LOCALE_ID, inject } from '@angular/core';
-import {
-  IonBadge,
-  IonButton,
-  IonButtons,
-  IonContent,
-  IonFab,
-  IonFabButton,
-  IonHeader,
-  IonIcon,
-  IonItem,
-  IonItemOption,
-  IonItemOptions,
-  IonItemSliding,
-  IonLabel,
-  IonList,
-  IonProgressBar,
-  IonRefresher,
-  IonRefresherContent,
-  IonSpinner,
-  IonText,
-  IonTitle,
-  IonToolbar,
-  ModalController,
-  RefresherCustomEvent,
-} from '@ionic/angular';
+import { IonBadge } from '@ionic/angular/ion-badge';
+import { IonButton } from '@ionic/angular/ion-button';
+import { IonButtons } from '@ionic/angular/ion-buttons';
+import { IonContent } from '@ionic/angular/ion-content';
+import { IonFab } from '@ionic/angular/ion-fab';
+import { IonFabButton } from '@ionic/angular/ion-fab-button';
+import { IonHeader } from '@ionic/angular/ion-header';
+import { IonIcon } from '@ionic/angular/ion-icon';
+import { IonItem } from '@ionic/angular/ion-item';
+import { IonItemOption } from '@ionic/angular/ion-item-option';
+import { IonItemOptions } from '@ionic/angular/ion-item-options';
+import { IonItemSliding } from '@ionic/angular/ion-item-sliding';
+import { IonLabel } from '@ionic/angular/ion-label';
+import { IonList } from '@ionic/angular/ion-list';
+import { IonProgressBar } from '@ionic/angular/ion-progress-bar';
+import { IonRefresher } from '@ionic/angular/ion-refresher';
+import { IonRefresherContent } from '@ionic/angular/ion-refresher-content';
+import { IonSpinner } from '@ionic/angular/ion-spinner';
+import { IonText } from '@ionic/angular/ion-text';
+import { IonTitle } from '@ionic/angular/ion-title';
+import { IonToolbar } from '@ionic/angular/ion-toolbar';
+import { ModalController } from '@ionic/angular/modal-controller';
+import type { RefresherCustomEvent } from '@ionic/angular';
 import { toApiError } from './api-error';
 import { formatDueDate } from './due-date';
 import { Notifier } from './notifier';
@@ -169,7 +167,7 @@ const PRIORITY_COLOR: Record<Priority, string> = { high: 'danger', normal: 'prim
         }
       </div>
 
-      <ion-fab slot="fixed" vertical="bottom" horizontal="end">
+      <ion-fab slot="fixed" vertical="bottom" horizontal="end" id="add-fab">
         <ion-fab-button (click)="openForm()" aria-label="Add todo" class="add">
           <ion-icon name="add" aria-hidden="true" />
         </ion-fab-button>
@@ -211,6 +209,7 @@ export class TodosPage {
   }
 
   async openForm(todo?: Todo): Promise<void> {
+    await this.notifier.clear();
     const modal = await this.modals.create({
       component: TodoFormComponent,
       componentProps: { todo },

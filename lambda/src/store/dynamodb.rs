@@ -16,9 +16,14 @@ use tracing::instrument;
 use super::{Page, StoreError, TodoStore};
 use crate::domain::{Priority, Todo};
 
-/// Loads the AWS SDK configuration from the environment with timeouts and retries sized for a 3 s
-/// Lambda: a dead or stalled endpoint fails one call within about 2 s, leaving time to answer 503.
+/// Loads the AWS SDK configuration from the environment; see [`sdk_config_loader`].
 pub async fn dynamodb_sdk_config() -> SdkConfig {
+    sdk_config_loader().load().await
+}
+
+/// The SDK configuration loader with timeouts and retries sized for a 3 s Lambda: a dead or stalled
+/// endpoint fails one call within about 2 s, leaving time to answer 503. Tests add an endpoint to it.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
@@ -34,8 +39,6 @@ pub async fn dynamodb_sdk_config() -> SdkConfig {
                 .with_initial_backoff(Duration::from_millis(25))
                 .with_max_backoff(Duration::from_millis(250)),
         )
-        .load()
-        .await
 }
 
 /// A [`TodoStore`] on a DynamoDB table.

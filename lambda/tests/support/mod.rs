@@ -1,0 +1,126 @@
+//! Test support: a DynamoDB emulator (dynalite) started by the tests themselves, clients pointed at
+//! it, and tables made fresh per test.
+//!
+//! Where dynalite differs from DynamoDB, the test that depends on it says so.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+
+/// A dynalite process on a free loopback port. It exits by itself when this process's end of its
+/// standard input closes, so even a test run killed with SIGKILL leaves no emulator behind.
+pub struct Dynalite {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Dynalite {
+    pub fn start() -> Dynalite {
+        let dir = std::env::var_os("DYNALITE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulator"));
+        assert!(
+            dir.join("node_modules/dynalite").is_dir(),
+            "dynalite is not installed in {}: run `make test` (or `npm ci --prefix lambda/tests/emulator`)",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("start-dynalite.js"))
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node must be on PATH to run dynalite");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("dynalite did not start");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected dynalite output: {line:?}"));
+        Dynalite { child, endpoint: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// One emulator per test binary, started on first use.
+    pub fn shared() -> &'static Dynalite {
+        static SHARED: OnceLock<Dynalite> = OnceLock::new();
+        SHARED.get_or_init(Dynalite::start)
+    }
+}
+
+impl Drop for Dynalite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A DynamoDB client for `endpoint` with the production timeouts and retries, dummy credentials and a
+/// fixed region (nothing is read from the environment).
+pub async fn client(endpoint: &str) -> Client {
+    let sdk = todos::store::sdk_config_loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    Client::new(&sdk)
+}
+
+/// A table name no other test uses.
+pub fn unique_table(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Creates the table as the deploy does: hash key `Id` (S), on demand.
+pub async fn create_table(client: &Client, name: &str) {
+    client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("Id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("Id").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+}
+
+/// A fresh table on the shared emulator and a client for it.
+pub async fn fresh_table(prefix: &str) -> (Client, String) {
+    let client = client(&Dynalite::shared().endpoint).await;
+    let name = unique_table(prefix);
+    create_table(&client, &name).await;
+    (client, name)
+}
+
+/// Everything in the table, read directly through the SDK (all pages).
+pub async fn raw_items(client: &Client, table: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// A random todo id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
