@@ -66,9 +66,29 @@ impl Drop for Dynalite {
 }
 
 /// A DynamoDB client for `endpoint` with the production timeouts and retries, dummy credentials and a
-/// fixed region (nothing is read from the environment).
+/// fixed region (nothing is read from the environment). For the tests of those timeouts.
+pub async fn production_client(endpoint: &str) -> Client {
+    let sdk = todos::store::sdk_config_loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    Client::new(&sdk)
+}
+
+/// Like [`production_client`] but with generous timeouts: dynalite is one Node process, and on a
+/// loaded 2-core machine it can take longer than the production per-attempt timeout (DynamoDB does
+/// not), which would turn a correct store into a flaky test.
 pub async fn client(endpoint: &str) -> Client {
     let sdk = todos::store::sdk_config_loader()
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(std::time::Duration::from_secs(20))
+                .operation_timeout(std::time::Duration::from_secs(60))
+                .read_timeout(std::time::Duration::from_secs(20))
+                .build(),
+        )
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -96,6 +116,15 @@ pub async fn create_table(client: &Client, name: &str) {
         .send()
         .await
         .expect("create table");
+    // As in DynamoDB, a new table is CREATING for a moment (dynalite: one timer tick) and refuses items.
+    for _ in 0..200 {
+        let out = client.describe_table().table_name(name).send().await.expect("describe table");
+        if out.table().and_then(|t| t.table_status()) == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("table {name} did not become ACTIVE");
 }
 
 /// A fresh table on the shared emulator and a client for it.

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, skipping whatever is already there; used by `.ci/run` and by
+# `make test`. Everything comes from the package registries (Debian, npm, PyPI, crates.io).
+#   .ci/deps.sh            emulators + client dependencies + Chromium
+#   .ci/deps.sh --arm64    also the arm64 cross toolchain (make build does that itself)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "need root to run: $*" >&2; return 1; fi; }
+
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# Headless Chromium for the client's end-to-end tests (Debian's build; no browser downloads).
+if ! [ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
+  echo "deps: installing chromium"; apt_install chromium
+fi
+
+# DynamoDB emulator (dynalite) for the lambda crate's tests.
+if ! [ -d lambda/tests/emulator/node_modules/dynalite ]; then
+  echo "deps: installing dynalite"; npm ci --prefix lambda/tests/emulator --no-audit --no-fund --loglevel=error
+fi
+
+# AWS emulator (moto server) for the deploy crate's tests, in a venv under target/ (rebuildable).
+if ! command -v moto_server >/dev/null && ! [ -x target/tools/venv/bin/moto_server ]; then
+  echo "deps: installing moto[server]"
+  python3 -m venv target/tools/venv
+  target/tools/venv/bin/pip install -q -r iac/tests/requirements.txt
+fi
+
+# The client's dependencies (Angular, Ionic, Node 22 from the npm registry, playwright-core).
+if ! [ -d client/node_modules/@angular/core ]; then
+  echo "deps: installing client dependencies"; npm ci --prefix client --no-audit --no-fund --loglevel=error
+fi
+
+if [ "${1:-}" = --arm64 ]; then bash lambda/scripts/build-arm64.sh --deps-only; fi

@@ -1,0 +1,81 @@
+# The verbs of the project. `make dev` runs it locally, `make test` proves it, `make up` deploys it.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PORT ?= 3000
+STACK ?= dev
+REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+YES ?=
+IAC = cargo run --quiet -p iac --
+IAC_FLAGS = --stack $(STACK) --region $(REGION)
+CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
+
+# Emulators the tests start themselves (each on a free loopback port).
+export DYNALITE_DIR := $(CURDIR)/lambda/tests/emulator
+export MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null || echo $(CURDIR)/target/tools/venv/bin/moto_server)
+
+.PHONY: help dev dev-api test test-rust test-client test-arm64 deps lint build client preview up destroy down outputs bench
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+dev: client/node_modules ## the API on the embedded store (127.0.0.1:$(PORT)) and the client (localhost:8100)
+	cargo build -p todos --bin dev-server
+	@echo "API    http://127.0.0.1:$(PORT)/v1/todos   (data: target/dev-data/todos.redb)"
+	@echo "client http://localhost:8100                (Ctrl-C stops both)"
+	@./target/debug/dev-server --host 127.0.0.1 --port $(PORT) & api=$$!; \
+	  (cd client && exec npm start) & web=$$!; \
+	  trap 'kill $$api $$web 2>/dev/null; wait $$api $$web 2>/dev/null; exit 0' INT TERM; \
+	  wait -n $$api $$web; kill $$api $$web 2>/dev/null; wait 2>/dev/null
+
+dev-api: ## only the API, in the foreground, on 127.0.0.1:$(PORT) (make dev-api PORT=8080)
+	cargo run -p todos --bin dev-server -- --host 127.0.0.1 --port $(PORT)
+
+client/node_modules:
+	npm ci --prefix client --no-audit --no-fund --loglevel=error
+
+deps: ## install what the tests need (emulators, client dependencies, Chromium)
+	bash .ci/deps.sh
+
+test: deps ## every test: Rust (on dynalite and moto), client unit + e2e, the arm64 bootstrap under qemu
+	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory test-client
+	$(MAKE) --no-print-directory test-arm64
+
+test-rust: ## Rust unit and integration tests (starts dynalite and moto on loopback)
+	cargo test --workspace --no-fail-fast
+
+test-client: ## client unit tests, production build, e2e in headless Chromium against the real API
+	cargo build -p todos --bin dev-server
+	cd client && npm run --silent test:unit
+	cd client && npm run --silent build
+	cd client && DEV_SERVER_BIN=$(CURDIR)/target/debug/dev-server npm run --silent test:e2e
+
+test-arm64: build ## the shipped arm64 bootstrap, under qemu, against a fake Runtime API and dynalite
+	bash lambda/tests/arm64/run.sh
+
+lint: ## clippy (warnings are errors) and rustfmt
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo fmt --all --check
+
+build: ## target/lambda/bootstrap.zip: the arm64 Lambda (installs the cross toolchain on first use)
+	bash lambda/scripts/build-arm64.sh
+
+client: client/node_modules ## production build of the client into client/www (config.json from the stack's outputs if any)
+	cd client && npm run --silent build
+	@if [ -f .stacks/$(STACK)/outputs.json ]; then node client/scripts/write-config.mjs .stacks/$(STACK)/outputs.json client/www; fi
+
+preview: ## what `up` would change, resource by resource (changes nothing)
+	$(IAC) preview $(IAC_FLAGS)
+
+up: build ## deploy the stack (asks first; YES=1 to skip), print and write the outputs
+	$(IAC) up $(IAC_FLAGS) $(CONFIRM)
+
+destroy: ## tear the stack down (asks first; YES=1 to skip)
+	$(IAC) destroy $(IAC_FLAGS) $(CONFIRM)
+
+down: destroy ## alias of destroy
+
+outputs: ## the stack's outputs (API URL)
+	$(IAC) outputs --stack $(STACK) --region $(REGION)

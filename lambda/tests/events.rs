@@ -1,0 +1,305 @@
+//! The Lambda path end to end: real-shaped API Gateway v2 events (tests/data, stage prefix included)
+//! through `App::handle_payload` — the function `bootstrap` runs — on DynamoDB (dynalite).
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use aws_lambda_events::encodings::Body;
+use serde_json::{Value, json};
+use support::{fresh_table, raw_items};
+use todos::{ApiConfig, App, DynamoStore, EmbeddedStore, TodoStore};
+
+const FIXTURE_ID: &str = "5b0c8a52-8f6e-4c1b-9a57-2f1f4b3c9d10";
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn body(r: &ApiGatewayV2httpResponse) -> String {
+    match &r.body {
+        Some(Body::Text(t)) => t.clone(),
+        Some(Body::Binary(b)) => String::from_utf8(b.clone()).unwrap(),
+        _ => String::new(),
+    }
+}
+
+fn header<'a>(r: &'a ApiGatewayV2httpResponse, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn dynamo_app() -> (App, aws_sdk_dynamodb::Client, String) {
+    let (client, table) = fresh_table("events").await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    // The handlers' own deadline is sized for DynamoDB; dynalite on a loaded CI machine is slower.
+    let config = ApiConfig { request_deadline: Duration::from_secs(60), ..ApiConfig::default() };
+    (App::new(Arc::new(store), config), client, table)
+}
+
+/// A POST event for `body`, built from the real fixture.
+fn post(body: &str) -> Value {
+    let mut e = fixture("apigw-v2-post-todo.json");
+    e["body"] = json!(body);
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_list_replace_and_delete_through_real_events() {
+    let (app, client, table) = dynamo_app().await;
+
+    let r = app.handle_payload(fixture("apigw-v2-post-todo.json"), "req-1").await;
+    assert_eq!(r.status_code, 204, "{}", body(&r));
+    assert!(r.body.is_none());
+
+    let r = app.handle_payload(fixture("apigw-v2-get-todos.json"), "req-2").await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(header(&r, "content-type"), Some("application/json"));
+    let list: Value = serde_json::from_str(&body(&r)).unwrap();
+    assert_eq!(
+        list,
+        json!([{"id": FIXTURE_ID, "description": "Write the design doc", "priority": "high",
+                "dueDate": "2026-12-01T09:30:00"}])
+    );
+
+    // The same todo, base64-encoded as API Gateway sends non-text bodies: replaces, not duplicates.
+    let r = app.handle_payload(fixture("apigw-v2-post-todo-base64.json"), "req-3").await;
+    assert_eq!(r.status_code, 204);
+    assert_eq!(raw_items(&client, &table).await.len(), 1);
+
+    let r = app.handle_payload(fixture("apigw-v2-delete-todo.json"), "req-4").await;
+    assert_eq!(r.status_code, 204);
+    let r = app.handle_payload(fixture("apigw-v2-delete-todo.json"), "req-5").await;
+    assert_eq!(r.status_code, 204, "deleting a missing todo is not an error");
+    let r = app.handle_payload(fixture("apigw-v2-get-todos.json"), "req-6").await;
+    assert_eq!(body(&r), "[]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_and_cursor_page_through_every_todo() {
+    let (app, _, _) = dynamo_app().await;
+    let mut ids: Vec<String> = (0..5).map(|_| support::new_id()).collect();
+    for id in &ids {
+        let r = app.handle_payload(post(&json!({"id": id, "description": "d", "priority": "low"}).to_string()), "p").await;
+        assert_eq!(r.status_code, 204);
+    }
+    let mut seen = Vec::new();
+    let mut event = fixture("apigw-v2-get-todos-page.json");
+    for _ in 0..10 {
+        let r = app.handle_payload(event.clone(), "page").await;
+        assert_eq!(r.status_code, 200, "{}", body(&r));
+        let page: Vec<Value> = serde_json::from_str(&body(&r)).unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        let Some(cursor) = header(&r, "x-next-cursor") else { break };
+        event["queryStringParameters"] = json!({"limit": "2", "cursor": cursor});
+        event["rawQueryString"] = json!(format!("limit=2&cursor={cursor}"));
+    }
+    ids.sort();
+    seen.sort();
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn without_a_route_key_dispatch_matches_the_path_ignoring_the_stage() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let app = App::new(store, ApiConfig::default());
+    let r = app.handle_payload(fixture("apigw-v2-default-route-put.json"), "a").await;
+    assert_eq!(r.status_code, 405);
+    assert_eq!(header(&r, "allow"), Some("GET, POST"));
+    let r = app.handle_payload(fixture("apigw-v2-default-route-delete.json"), "b").await;
+    assert_eq!(r.status_code, 204);
+    let r = app.handle_payload(fixture("lambda-url-get-todos.json"), "c").await;
+    assert_eq!((r.status_code, body(&r).as_str()), (200, "[]"));
+    let mut unknown = fixture("lambda-url-get-todos.json");
+    unknown["rawPath"] = json!("/v1/nothing-here");
+    let r = app.handle_payload(unknown, "d").await;
+    assert_eq!(r.status_code, 404);
+    assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap(), json!({"message": "not found"}));
+}
+
+#[tokio::test]
+async fn unknown_route_keys_and_foreign_payloads_get_a_client_error() {
+    let app = App::new(Arc::new(EmbeddedStore::in_memory().unwrap()), ApiConfig::default());
+    let mut e = fixture("apigw-v2-get-todos.json");
+    e["routeKey"] = json!("GET /admin");
+    e["requestContext"]["routeKey"] = json!("GET /admin");
+    assert_eq!(app.handle_payload(e, "a").await.status_code, 404);
+    let r = app.handle_payload(json!({"Records": [{"eventSource": "aws:sqs"}]}), "b").await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(app.handle_payload(json!("just a string"), "c").await.status_code, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_client_error_and_changes_nothing() {
+    let (app, client, table) = dynamo_app().await;
+    let r = app.handle_payload(fixture("apigw-v2-post-todo.json"), "seed").await;
+    assert_eq!(r.status_code, 204);
+    let before = raw_items(&client, &table).await;
+
+    let valid_id = support::new_id();
+    let huge = json!({"id": valid_id, "description": "x".repeat(300 * 1024), "priority": "low"}).to_string();
+    let invalid_utf8 = {
+        let mut e = fixture("apigw-v2-post-todo-base64.json");
+        e["body"] = json!("/w=="); // the single byte 0xFF
+        e
+    };
+    let bad_base64 = {
+        let mut e = fixture("apigw-v2-post-todo-base64.json");
+        e["body"] = json!("%%% not base64 %%%");
+        e
+    };
+    let no_body = {
+        let mut e = fixture("apigw-v2-post-todo.json");
+        e.as_object_mut().unwrap().remove("body");
+        e
+    };
+    let junk_delete = |id: &str| {
+        let mut e = fixture("apigw-v2-delete-todo.json");
+        e["pathParameters"] = json!({"id": id});
+        e["rawPath"] = json!(format!("/v1/todos/{id}"));
+        e
+    };
+    let get_with = |qs: Value| {
+        let mut e = fixture("apigw-v2-get-todos.json");
+        e["queryStringParameters"] = qs;
+        e
+    };
+    let cases: Vec<(&str, Value, i64)> = vec![
+        ("malformed JSON", post(r#"{"id": "#), 400),
+        ("JSON array", post("[1,2,3]"), 400),
+        ("JSON string", post(r#""todo""#), 400),
+        ("JSON null", post("null"), 400),
+        ("empty body", post(""), 400),
+        ("whitespace body", post("  \n"), 400),
+        ("no body", no_body, 400),
+        ("invalid UTF-8", invalid_utf8, 400),
+        ("invalid base64", bad_base64, 400),
+        ("body over the limit", post(&huge), 413),
+        ("empty object", post("{}"), 422),
+        ("wrong types", post(r#"{"id": 1, "description": [], "priority": true}"#), 422),
+        ("bad priority", post(&json!({"id": valid_id, "description": "d", "priority": "URGENT"}).to_string()), 422),
+        ("impossible date", post(&json!({"id": valid_id, "description": "d", "priority": "low", "dueDate": "2023-02-29"}).to_string()), 422),
+        ("too long description", post(&json!({"id": valid_id, "description": "é".repeat(10_001), "priority": "low"}).to_string()), 422),
+        ("non-UUID id", post(&json!({"id": "1234", "description": "d", "priority": "low"}).to_string()), 422),
+        ("junk id in path", junk_delete("not-a-uuid"), 400),
+        ("injection in path", junk_delete("' OR 1=1 --"), 400),
+        ("zero limit", get_with(json!({"limit": "0"})), 400),
+        ("text limit", get_with(json!({"limit": "many"})), 400),
+        ("limit too large", get_with(json!({"limit": "1001"})), 400),
+        ("forged cursor", get_with(json!({"cursor": "%%%"})), 400),
+    ];
+    for (what, event, status) in cases {
+        let r = app.handle_payload(event, what).await;
+        assert_eq!(r.status_code, status, "{what}: {}", body(&r));
+        let parsed: Value = serde_json::from_str(&body(&r)).unwrap_or_else(|_| panic!("{what}: body is not JSON"));
+        assert!(parsed.is_object(), "{what}");
+        assert_eq!(header(&r, "content-type"), Some("application/json"), "{what}");
+        assert!(!body(&r).contains(&table), "{what}: leaks the table name");
+        assert_eq!(raw_items(&client, &table).await, before, "{what}: changed the table");
+    }
+}
+
+#[tokio::test]
+async fn validation_errors_name_every_failing_field() {
+    let app = App::new(Arc::new(EmbeddedStore::in_memory().unwrap()), ApiConfig::default());
+    let r = app.handle_payload(post(r#"{"description": "", "priority": "soon", "dueDate": "31/12/2024"}"#), "v").await;
+    assert_eq!(r.status_code, 422);
+    let v: Value = serde_json::from_str(&body(&r)).unwrap();
+    assert_eq!(v["fieldErrors"]["id"], "required");
+    assert_eq!(v["fieldErrors"]["description"], "required");
+    assert!(v["fieldErrors"]["priority"].as_str().unwrap().contains("low, normal, high"));
+    assert!(v["fieldErrors"]["dueDate"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_larger_than_the_lambda_response_cap_is_split_by_cursor() {
+    // ~9 MB of todos: more than Lambda's 6 MB response cap. Escaping-heavy text makes sure the cap is
+    // measured as the body will be once embedded in the response document.
+    let store: Arc<dyn TodoStore> = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let text = "\"quoted\" \\ ".repeat(900);
+    let n = 900;
+    for i in 0..n {
+        let todo = todos::Todo { id: support::new_id(), description: format!("{i} {text}"), priority: todos::Priority::Low, due_date: None };
+        store.put(&todo).await.unwrap();
+    }
+    let app = App::new(store, ApiConfig::default());
+    let mut event = fixture("apigw-v2-get-todos.json");
+    let mut total = 0;
+    let mut responses = 0;
+    loop {
+        let r = app.handle_payload(event.clone(), "big").await;
+        assert_eq!(r.status_code, 200);
+        let document = serde_json::to_vec(&r).unwrap();
+        assert!(document.len() <= 6 * 1024 * 1024, "response document is {} bytes", document.len());
+        let page: Vec<Value> = serde_json::from_str(&body(&r)).expect("every part is a valid JSON array");
+        total += page.len();
+        responses += 1;
+        let Some(cursor) = header(&r, "x-next-cursor") else { break };
+        event["queryStringParameters"] = json!({"cursor": cursor});
+        assert!(responses < 10);
+    }
+    assert_eq!(total, n);
+    assert!(responses >= 2, "9 MB cannot fit one response");
+}
+
+/// An endpoint on a loopback port that nothing listens on.
+fn closed_port_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn assert_unavailable_in_time(app: &App, table: &str) {
+    let id = support::new_id();
+    let delete = {
+        let mut e = fixture("apigw-v2-delete-todo.json");
+        e["pathParameters"] = json!({"id": id});
+        e
+    };
+    for (what, event) in [
+        ("list", fixture("apigw-v2-get-todos.json")),
+        ("put", fixture("apigw-v2-post-todo.json")),
+        ("delete", delete),
+    ] {
+        let started = Instant::now();
+        let r = app.handle_payload(event, what).await;
+        let took = started.elapsed();
+        assert_eq!(r.status_code, 503, "{what}: {}", body(&r));
+        assert!(took < Duration::from_millis(2900), "{what}: answered after {took:?}, past Lambda's 3 s");
+        assert_eq!(header(&r, "retry-after"), Some("1"));
+        let text = body(&r);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert!(v["message"].is_string());
+        for leak in [table, "dispatch failure", "Error", "127.0.0.1", "Scan", "PutItem"] {
+            assert!(!text.contains(leak), "{what}: body leaks {leak:?}: {text}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_unreachable_answers_503_within_the_time_limit() {
+    let client = support::production_client(&closed_port_endpoint()).await;
+    let app = App::new(Arc::new(DynamoStore::new(client, "todos-prod-table")), ApiConfig::default());
+    assert_unavailable_in_time(&app, "todos-prod-table").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_that_accepts_but_never_answers_yields_503_within_the_time_limit() {
+    // A loopback listener that accepts connections and never replies: the SDK's timeouts must fire.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let stall = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = support::production_client(&endpoint).await;
+    let app = App::new(Arc::new(DynamoStore::new(client, "todos-prod-table")), ApiConfig::default());
+    assert_unavailable_in_time(&app, "todos-prod-table").await;
+    stall.abort();
+}
