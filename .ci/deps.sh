@@ -28,7 +28,7 @@ fi
 # AWS emulator (moto server) for the deploy crate's tests, in a venv under target/ (rebuildable).
 if ! command -v moto_server >/dev/null && ! [ -x target/tools/venv/bin/moto_server ]; then
   echo "deps: installing moto[server]"
-  python3 -m venv target/tools/venv
+  python3 -m venv target/tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv target/tools/venv; }
   target/tools/venv/bin/pip install -q -r iac/tests/requirements.txt
 fi
 

@@ -66,17 +66,17 @@ pub fn validate_todo(body: &serde_json::Map<String, Value>) -> Result<Todo, Fiel
     let mut errors = FieldErrors::new();
 
     let id = required_string(body, "id", &mut errors);
-    if let Some(id) = &id {
-        if !is_uuid(id) {
-            errors.insert("id", "must be a UUID".to_owned());
-        }
+    if let Some(id) = &id
+        && !is_uuid(id)
+    {
+        errors.insert("id", "must be a UUID".to_owned());
     }
 
     let description = required_string(body, "description", &mut errors);
-    if let Some(d) = &description {
-        if d.chars().count() > MAX_DESCRIPTION_CHARS {
-            errors.insert("description", format!("must be at most {MAX_DESCRIPTION_CHARS} characters"));
-        }
+    if let Some(d) = &description
+        && d.chars().count() > MAX_DESCRIPTION_CHARS
+    {
+        errors.insert("description", format!("must be at most {MAX_DESCRIPTION_CHARS} characters"));
     }
 
     let priority = required_string(body, "priority", &mut errors).and_then(|p| {
@@ -92,10 +92,7 @@ pub fn validate_todo(body: &serde_json::Map<String, Value>) -> Result<Todo, Fiel
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) if is_due_date(s) => Some(s.clone()),
         Some(_) => {
-            errors.insert(
-                "dueDate",
-                "must be a date YYYY-MM-DD or a local date-time YYYY-MM-DDTHH:MM[:SS]".to_owned(),
-            );
+            errors.insert("dueDate", "must be a date YYYY-MM-DD or a local date-time YYYY-MM-DDTHH:MM[:SS]".to_owned());
             None
         }
     };
@@ -143,9 +140,9 @@ pub fn is_due_date(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && digits(&b[0..4])
-        .zip(digits(&b[5..7]))
-        .zip(digits(&b[8..10]))
-        .is_some_and(|((y, m), d)| (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m));
+            .zip(digits(&b[5..7]))
+            .zip(digits(&b[8..10]))
+            .is_some_and(|((y, m), d)| (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m));
     if !date_ok {
         return false;
     }
@@ -170,7 +167,7 @@ fn digits(b: &[u8]) -> Option<u32> {
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         _ => 31,
     }
@@ -210,8 +207,8 @@ mod tests {
 
     #[test]
     fn wrong_values_and_types_are_reported_per_field() {
-        let errs = check(json!({"id": "nope", "description": 5, "priority": "urgent", "dueDate": 20240101}))
-            .unwrap_err();
+        let errs =
+            check(json!({"id": "nope", "description": 5, "priority": "urgent", "dueDate": 20240101})).unwrap_err();
         assert_eq!(errs.len(), 4, "{errs:?}");
         assert_eq!(errs["description"], "must be a string");
         assert!(errs["priority"].contains("low, normal, high"));
@@ -240,9 +237,21 @@ mod tests {
             assert!(is_due_date(ok), "{ok}");
         }
         for bad in [
-            "2023-02-29", "2024-13-01", "2024-00-10", "2024-04-31", "2024-1-01", "2024-01-01T24:00",
-            "2024-01-01T10:60", "2024-01-01T10:00:60", "2024-01-01 10:00", "2024-01-01T10:00Z",
-            "2024-01-01T10", "１２３４-01-01", "2024-01-01T10:00:00.000", "tomorrow", "",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-04-31",
+            "2024-1-01",
+            "2024-01-01T24:00",
+            "2024-01-01T10:60",
+            "2024-01-01T10:00:60",
+            "2024-01-01 10:00",
+            "2024-01-01T10:00Z",
+            "2024-01-01T10",
+            "１２３４-01-01",
+            "2024-01-01T10:00:00.000",
+            "tomorrow",
+            "",
         ] {
             assert!(!is_due_date(bad), "{bad}");
         }

@@ -142,10 +142,7 @@ impl Cors {
             return Some("*".to_owned());
         }
         let origin = origin?;
-        self.allow_origins
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(origin))
-            .map(|_| origin.to_owned())
+        self.allow_origins.iter().find(|o| o.eq_ignore_ascii_case(origin)).map(|_| origin.to_owned())
     }
 }
 

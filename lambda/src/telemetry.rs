@@ -17,7 +17,9 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         // Lambda adds its own timestamp to every line.
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).without_time().with_ansi(false).try_init(),
+        LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(false).without_time().with_ansi(false).try_init()
+        }
         LogFormat::Text => builder.with_target(false).try_init(),
     };
 }

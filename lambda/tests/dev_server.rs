@@ -47,11 +47,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = DevServer {
-            app: App::new(store.clone(), ApiConfig::default()),
-            cors,
-            stage: "v1".into(),
-        };
+        let server = DevServer { app: App::new(store.clone(), ApiConfig::default()), cors, stage: "v1".into() };
         tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
@@ -245,7 +241,7 @@ struct Binary {
 impl Binary {
     fn start(data: &std::path::Path) -> Binary {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data"])
             .arg(data)
             .env("RUST_LOG", "warn")
@@ -259,6 +255,8 @@ impl Binary {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("dev-server did not start listening");
     }
 

@@ -82,7 +82,8 @@ async fn limit_and_cursor_page_through_every_todo() {
     let (app, _, _) = dynamo_app().await;
     let mut ids: Vec<String> = (0..5).map(|_| support::new_id()).collect();
     for id in &ids {
-        let r = app.handle_payload(post(&json!({"id": id, "description": "d", "priority": "low"}).to_string()), "p").await;
+        let r =
+            app.handle_payload(post(&json!({"id": id, "description": "d", "priority": "low"}).to_string()), "p").await;
         assert_eq!(r.status_code, 204);
     }
     let mut seen = Vec::new();
@@ -181,8 +182,16 @@ async fn bad_input_gets_a_client_error_and_changes_nothing() {
         ("empty object", post("{}"), 422),
         ("wrong types", post(r#"{"id": 1, "description": [], "priority": true}"#), 422),
         ("bad priority", post(&json!({"id": valid_id, "description": "d", "priority": "URGENT"}).to_string()), 422),
-        ("impossible date", post(&json!({"id": valid_id, "description": "d", "priority": "low", "dueDate": "2023-02-29"}).to_string()), 422),
-        ("too long description", post(&json!({"id": valid_id, "description": "é".repeat(10_001), "priority": "low"}).to_string()), 422),
+        (
+            "impossible date",
+            post(&json!({"id": valid_id, "description": "d", "priority": "low", "dueDate": "2023-02-29"}).to_string()),
+            422,
+        ),
+        (
+            "too long description",
+            post(&json!({"id": valid_id, "description": "é".repeat(10_001), "priority": "low"}).to_string()),
+            422,
+        ),
         ("non-UUID id", post(&json!({"id": "1234", "description": "d", "priority": "low"}).to_string()), 422),
         ("junk id in path", junk_delete("not-a-uuid"), 400),
         ("injection in path", junk_delete("' OR 1=1 --"), 400),
@@ -222,7 +231,12 @@ async fn a_list_larger_than_the_lambda_response_cap_is_split_by_cursor() {
     let text = "\"quoted\" \\ ".repeat(900);
     let n = 900;
     for i in 0..n {
-        let todo = todos::Todo { id: support::new_id(), description: format!("{i} {text}"), priority: todos::Priority::Low, due_date: None };
+        let todo = todos::Todo {
+            id: support::new_id(),
+            description: format!("{i} {text}"),
+            priority: todos::Priority::Low,
+            due_date: None,
+        };
         store.put(&todo).await.unwrap();
     }
     let app = App::new(store, ApiConfig::default());
@@ -260,11 +274,9 @@ async fn assert_unavailable_in_time(app: &App, table: &str) {
         e["pathParameters"] = json!({"id": id});
         e
     };
-    for (what, event) in [
-        ("list", fixture("apigw-v2-get-todos.json")),
-        ("put", fixture("apigw-v2-post-todo.json")),
-        ("delete", delete),
-    ] {
+    for (what, event) in
+        [("list", fixture("apigw-v2-get-todos.json")), ("put", fixture("apigw-v2-post-todo.json")), ("delete", delete)]
+    {
         let started = Instant::now();
         let r = app.handle_payload(event, what).await;
         let took = started.elapsed();

@@ -99,7 +99,8 @@ pub async fn put_todo(body: Option<&[u8]>, store: &dyn TodoStore, config: &ApiCo
     if std::str::from_utf8(body).is_err() {
         return Err(ApiError::BadRequest("request body must be UTF-8 JSON"));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("request body is not valid JSON"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("request body is not valid JSON"))?;
     let Value::Object(object) = value else {
         return Err(ApiError::BadRequest("request body must be a JSON object"));
     };

@@ -55,9 +55,19 @@ async fn main() -> anyhow::Result<()> {
     let addr = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    let store_desc = if args.dynamodb { "dynamodb".to_owned() } else if args.memory { "memory".to_owned() } else { args.data.display().to_string() };
+    let store_desc = if args.dynamodb {
+        "dynamodb".to_owned()
+    } else if args.memory {
+        "memory".to_owned()
+    } else {
+        args.data.display().to_string()
+    };
     tracing::info!(store = %store_desc, "listening on http://{local}/{}/todos", args.stage);
-    let server = DevServer { app: App::new(store, ApiConfig::default()), cors: Cors::with_origins(args.cors_origins), stage: args.stage };
+    let server = DevServer {
+        app: App::new(store, ApiConfig::default()),
+        cors: Cors::with_origins(args.cors_origins),
+        stage: args.stage,
+    };
     server.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -67,9 +77,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return ctrl_c.await.unwrap_or(());
         };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }

@@ -127,13 +127,18 @@ impl DevServer {
     }
 
     /// Builds the event API Gateway would send for this request.
-    fn event(&self, parts: &http::request::Parts, route_path: &str, body: Bytes, peer: SocketAddr) -> ApiGatewayV2httpRequest {
+    fn event(
+        &self,
+        parts: &http::request::Parts,
+        route_path: &str,
+        body: Bytes,
+        peer: SocketAddr,
+    ) -> ApiGatewayV2httpRequest {
         let path = parts.uri.path();
         let (route_key, path_parameters) = match routes::match_request(parts.method.as_str(), route_path) {
-            RouteMatch::Found(route, params) => (
-                route.key(),
-                params.into_iter().map(|(k, v)| (k.to_owned(), percent_decode(v))).collect(),
-            ),
+            RouteMatch::Found(route, params) => {
+                (route.key(), params.into_iter().map(|(k, v)| (k.to_owned(), percent_decode(v))).collect())
+            }
             _ => ("$default".to_owned(), Default::default()),
         };
         let raw_query = parts.uri.query().unwrap_or_default();
@@ -235,8 +240,10 @@ fn from_event_response(event: ApiGatewayV2httpResponse) -> Response<Full<Bytes>>
         _ => Bytes::new(),
     };
     let mut response = Response::new(Full::new(body));
-    *response.status_mut() =
-        u16::try_from(event.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.status_mut() = u16::try_from(event.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
     *response.headers_mut() = event.headers;
     response
 }

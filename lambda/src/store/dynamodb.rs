@@ -69,12 +69,7 @@ impl Item {
             tracing::warn!(id = %self.id, priority = %self.priority, "unknown priority read as normal");
             Priority::Normal
         });
-        Todo {
-            id: self.id,
-            description: self.description,
-            priority,
-            due_date: self.due_date.filter(|d| !d.is_empty()),
-        }
+        Todo { id: self.id, description: self.description, priority, due_date: self.due_date.filter(|d| !d.is_empty()) }
     }
 }
 
@@ -115,10 +110,7 @@ impl TodoStore for DynamoStore {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let last_key = out
-            .last_evaluated_key
-            .and_then(|mut k| k.remove("Id"))
-            .and_then(|v| v.as_s().ok().cloned());
+        let last_key = out.last_evaluated_key.and_then(|mut k| k.remove("Id")).and_then(|v| v.as_s().ok().cloned());
         Ok(Page { todos, last_key })
     }
 

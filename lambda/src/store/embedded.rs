@@ -55,9 +55,7 @@ impl EmbeddedStore {
         let txn = self.db.begin_read().map_err(|e| StoreError::unavailable("begin read", e))?;
         let table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
         let lower = start_after.map_or(Bound::Unbounded, Bound::Excluded);
-        let range = table
-            .range::<&str>((lower, Bound::Unbounded))
-            .map_err(|e| StoreError::unavailable("scan", e))?;
+        let range = table.range::<&str>((lower, Bound::Unbounded)).map_err(|e| StoreError::unavailable("scan", e))?;
         let mut page = Page::default();
         for entry in range {
             let (key, value) = entry.map_err(|e| StoreError::unavailable("scan", e))?;
@@ -73,7 +71,10 @@ impl EmbeddedStore {
         Ok(page)
     }
 
-    fn write_blocking(&self, op: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<(), redb::StorageError>) -> Result<(), StoreError> {
+    fn write_blocking(
+        &self,
+        op: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<(), redb::StorageError>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| StoreError::unavailable("begin write", e))?;
         {
             let mut table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
@@ -87,9 +88,7 @@ impl EmbeddedStore {
         f: impl FnOnce(EmbeddedStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || f(this))
-            .await
-            .map_err(|e| StoreError::unavailable("store task", e))?
+        tokio::task::spawn_blocking(move || f(this)).await.map_err(|e| StoreError::unavailable("store task", e))?
     }
 }
 

@@ -136,7 +136,10 @@ pub async fn fresh_table(prefix: &str) -> (Client, String) {
 }
 
 /// Everything in the table, read directly through the SDK (all pages).
-pub async fn raw_items(client: &Client, table: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+pub async fn raw_items(
+    client: &Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
