@@ -1,0 +1,150 @@
+//! The one error type of the deploy crate; every variant names what a person can act on.
+
+use std::path::PathBuf;
+
+/// A boxed error kept as the source of an [`IacError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in `iac`. Resource-related variants name the resource
+/// (kind and physical name, e.g. `function todos-dev-api`).
+#[derive(Debug, thiserror::Error)]
+pub enum IacError {
+    /// No usable credentials were found or they were rejected.
+    #[error(
+        "no usable AWS credentials: {message}. Configure them (aws configure / aws sso login, or AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    )]
+    NoCredentials {
+        /// What the SDK said.
+        message: String,
+    },
+    /// No region was given anywhere.
+    #[error("no AWS region: pass --region, set `region` in {config}, or set AWS_REGION")]
+    NoRegion {
+        /// The stack config file that could have named one.
+        config: PathBuf,
+    },
+    /// The region is not a valid AWS region name or its endpoints cannot be reached.
+    #[error("unknown AWS region `{region}`: {message}")]
+    UnknownRegion {
+        /// The region given.
+        region: String,
+        /// Why it was rejected.
+        message: String,
+    },
+    /// The Lambda package is missing.
+    #[error("Lambda package {path} not found: run `make build` first (or pass --zip PATH)")]
+    ZipMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// AWS denied an action on a resource.
+    #[error("access denied: cannot {action} {resource}: {message}")]
+    AccessDenied {
+        /// The resource, e.g. `role todos-dev-api-role`.
+        resource: String,
+        /// The API action, e.g. `CreateRole`.
+        action: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// A resource with our deterministic name exists but does not carry this stack's tags.
+    #[error(
+        "{resource}: the name is already taken by something this stack does not own (it lacks the tags {expected}); rename or remove it, or use another --stack"
+    )]
+    NameTaken {
+        /// The resource, e.g. `table todos-dev`.
+        resource: String,
+        /// The tags it should carry.
+        expected: String,
+    },
+    /// More than one live resource claims to be this stack's resource.
+    #[error("{resource}: found {count} live resources tagged as this stack's ({ids}); remove the extra ones by hand")]
+    Ambiguous {
+        /// The resource.
+        resource: String,
+        /// How many.
+        count: usize,
+        /// Their ids.
+        ids: String,
+    },
+    /// Any other AWS error on a named resource.
+    #[error("{resource}: {action} failed: {message}")]
+    Aws {
+        /// The resource.
+        resource: String,
+        /// The API action.
+        action: String,
+        /// AWS's message (code and text), never a debug dump.
+        message: String,
+    },
+    /// A wait for eventual consistency or readiness ran out of attempts.
+    #[error("{resource}: gave up after {attempts} attempts waiting for {what}")]
+    GaveUp {
+        /// The resource.
+        resource: String,
+        /// What was awaited.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The engine refuses a change that would lose data.
+    #[error("{resource}: {message}")]
+    Refused {
+        /// The resource.
+        resource: String,
+        /// Why.
+        message: String,
+    },
+    /// The stack config file cannot be read or parsed.
+    #[error("stack config {path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting is out of range or malformed (checked here because emulators accept what AWS rejects).
+    #[error("invalid setting `{field}` = {value}: {message}")]
+    Invalid {
+        /// The setting.
+        field: String,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        message: String,
+    },
+    /// The declared stack is malformed (a dangling reference or a cycle); a bug in `stack.rs`.
+    #[error("stack graph: {0}")]
+    Graph(String),
+    /// `up` was stopped (Ctrl-C or an engine stop point) before every resource was applied.
+    #[error("stopped after {applied} change(s) with {remaining} resource(s) not applied; run `up` again to finish")]
+    Interrupted {
+        /// Changes applied before the stop.
+        applied: usize,
+        /// Resources not reached.
+        remaining: usize,
+    },
+    /// Some resources failed; the others were applied.
+    #[error("{failed} resource(s) failed: {first}")]
+    Failed {
+        /// How many failed.
+        failed: usize,
+        /// The first error.
+        first: Box<IacError>,
+    },
+    /// A mutating command needs confirmation and none can be given.
+    #[error("refusing to {verb} without confirmation: stdin is not a terminal; pass --yes to {verb} non-interactively")]
+    NeedsConfirmation {
+        /// `up` or `destroy`.
+        verb: &'static str,
+    },
+    /// A local file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,517 @@
+//! The Lambda function: provided.al2023 on arm64, handler `bootstrap`, memory, timeout, `TABLE_NAME`,
+//! the code package. Holds the named helpers for Lambda's known traps: a new role not yet assumable
+//! ([`create_function_when_role_assumable`]), an update still in progress ([`wait_until_ready`],
+//! [`is_update_in_progress`]) and unchanged code ([`Code::sha256`] against `CodeSha256`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
+use aws_smithy_types::Blob;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::{Tags, Target};
+use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, retry};
+use crate::engine::{Change, Diff, Input, Outputs, tags_display};
+use crate::error::IacError;
+
+/// A deployment package and its SHA-256 (base64, as Lambda reports `CodeSha256`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Code {
+    /// The zip bytes.
+    pub zip: Arc<Vec<u8>>,
+    /// Base64 of the SHA-256 of the bytes.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Code({} bytes, sha256 {})", self.zip.len(), self.sha256)
+    }
+}
+
+impl Code {
+    /// Wraps zip bytes.
+    pub fn from_bytes(zip: Vec<u8>) -> Code {
+        let sha256 = code_sha256(&zip);
+        Code { zip: Arc::new(zip), sha256 }
+    }
+
+    /// Reads the package built by `make build`.
+    pub fn read(path: &Path) -> Result<Code, IacError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Code::from_bytes(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(IacError::ZipMissing { path: path.to_owned() }),
+            Err(source) => Err(IacError::Io { path: path.to_owned(), source }),
+        }
+    }
+}
+
+/// Lambda's `CodeSha256` of a package: base64 of its SHA-256. Equal values mean the upload is skipped.
+pub fn code_sha256(zip: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
+}
+
+/// The declared function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    /// Function name, e.g. `todos-dev-api`.
+    pub name: String,
+    /// Execution role ARN (an output of the role).
+    pub role_arn: Input,
+    /// Value of `TABLE_NAME` (an output of the table).
+    pub table_name: Input,
+    /// `provided.al2023`.
+    pub runtime: String,
+    /// `arm64`.
+    pub architecture: String,
+    /// `bootstrap`.
+    pub handler: String,
+    /// Memory in MB.
+    pub memory_mb: i32,
+    /// Timeout in seconds.
+    pub timeout_seconds: i32,
+    /// The package.
+    pub code: Code,
+    /// Where it lives.
+    pub target: Target,
+    /// Our tags.
+    pub tags: Tags,
+}
+
+/// The live function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionState {
+    /// Name.
+    pub name: String,
+    /// ARN (unqualified).
+    pub arn: String,
+    /// Role ARN.
+    pub role: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Handler.
+    pub handler: String,
+    /// Memory in MB.
+    pub memory_mb: i32,
+    /// Timeout in seconds.
+    pub timeout_seconds: i32,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// `CodeSha256`.
+    pub code_sha256: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+impl Function {
+    fn label(&self) -> String {
+        format!("function {}", self.name)
+    }
+
+    fn env_display(&self) -> String {
+        format!("TABLE_NAME={}", self.table_name.display())
+    }
+
+    /// Outputs known before the function exists.
+    pub fn planned_outputs(&self) -> Outputs {
+        let t = &self.target;
+        Outputs::from([
+            ("name", self.name.clone()),
+            ("arn", format!("arn:{}:lambda:{}:{}:function:{}", t.partition, t.region, t.account, self.name)),
+        ])
+    }
+}
+
+impl FunctionState {
+    /// `name`, `arn`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+}
+
+fn env_text(env: &BTreeMap<String, String>) -> String {
+    env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// Pure diff. Configuration, code (by SHA-256: an identical package is never re-uploaded),
+/// architecture and tags all change in place.
+pub fn diff(desired: &Function, observed: Option<&FunctionState>) -> Change {
+    let Some(live) = observed else {
+        return Change::create(vec![
+            ("name", desired.name.clone()),
+            ("runtime", desired.runtime.clone()),
+            ("architecture", desired.architecture.clone()),
+            ("handler", desired.handler.clone()),
+            ("memory_mb", desired.memory_mb.to_string()),
+            ("timeout_seconds", desired.timeout_seconds.to_string()),
+            ("role", desired.role_arn.display()),
+            ("environment", desired.env_display()),
+            ("code_sha256", desired.code.sha256.clone()),
+            ("tags", tags_display(&desired.tags)),
+        ]);
+    };
+    let mut d = Diff::new();
+    d.field("runtime", Some(live.runtime.clone()), &desired.runtime)
+        .field("handler", Some(live.handler.clone()), &desired.handler)
+        .field("memory_mb", Some(live.memory_mb.to_string()), desired.memory_mb.to_string())
+        .field("timeout_seconds", Some(live.timeout_seconds.to_string()), desired.timeout_seconds.to_string())
+        .input("role", Some(live.role.clone()), &desired.role_arn);
+    match desired.table_name.value() {
+        Some(t) => {
+            let want = BTreeMap::from([("TABLE_NAME".to_owned(), t.to_owned())]);
+            d.field("environment", Some(env_text(&live.env)), env_text(&want));
+        }
+        None => {
+            d.input("environment", Some(env_text(&live.env)), &desired.table_name);
+        }
+    }
+    d.field("architecture", Some(live.architecture.clone()), &desired.architecture).field(
+        "code_sha256",
+        Some(live.code_sha256.clone()),
+        &desired.code.sha256,
+    );
+    crate::engine::diff_tags(&mut d, &live.tags, &desired.tags);
+    d.finish()
+}
+
+/// Reads the function, if it exists.
+pub async fn read(aws: &Aws, desired: &Function) -> Result<Option<FunctionState>, IacError> {
+    let out = match aws.lambda.get_function().function_name(&desired.name).send().await {
+        Ok(o) => o,
+        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(aws_error(&desired.label(), "GetFunction", e)),
+    };
+    let Some(c) = out.configuration() else { return Ok(None) };
+    Ok(Some(FunctionState {
+        name: desired.name.clone(),
+        arn: c.function_arn().unwrap_or_default().to_owned(),
+        role: c.role().unwrap_or_default().to_owned(),
+        runtime: c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
+        architecture: c.architectures().first().map(|a| a.as_str().to_owned()).unwrap_or_else(|| "x86_64".into()),
+        handler: c.handler().unwrap_or_default().to_owned(),
+        memory_mb: c.memory_size().unwrap_or_default(),
+        timeout_seconds: c.timeout().unwrap_or_default(),
+        env: c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        code_sha256: c.code_sha256().unwrap_or_default().to_owned(),
+        tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+    }))
+}
+
+/// Lambda's answer to a create or update with a role IAM has not propagated to it yet.
+pub fn is_role_not_assumable(meta: &ErrorMeta) -> bool {
+    meta.is("InvalidParameterValueException")
+        && meta.message.as_deref().is_some_and(|m| m.contains("cannot be assumed by Lambda"))
+}
+
+/// Lambda's answer to a call made while a previous update of the function is still in progress.
+pub fn is_update_in_progress(meta: &ErrorMeta) -> bool {
+    meta.is("ResourceConflictException")
+}
+
+/// Whether the next call on a function may go ahead, from its `State` and `LastUpdateStatus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Active and no update in progress.
+    Ready,
+    /// Still being created or updated.
+    Wait,
+    /// The function is in a failed state.
+    Failed(String),
+}
+
+/// Pure decision behind [`wait_until_ready`]. A *failed last update* does not block the next one
+/// (a new update is how it gets fixed); a failed function does.
+pub fn readiness(state: Option<&str>, last_update_status: Option<&str>, reason: Option<&str>) -> Readiness {
+    match (state, last_update_status) {
+        (Some("Failed"), _) => Readiness::Failed(reason.unwrap_or("the function is in state Failed").to_owned()),
+        (Some("Pending"), _) | (_, Some("InProgress")) => Readiness::Wait,
+        _ => Readiness::Ready,
+    }
+}
+
+/// Waits until the function's state and `LastUpdateStatus` allow the next call (bounded).
+pub async fn wait_until_ready(aws: &Aws, name: &str) -> Result<(), IacError> {
+    let label = format!("function {name}");
+    let backoff = Backoff::FUNCTION_UPDATE;
+    for attempt in 1..=backoff.attempts {
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "GetFunctionConfiguration", e))?;
+        let reason = c.state_reason().or(c.last_update_status_reason());
+        match readiness(c.state().map(|s| s.as_str()), c.last_update_status().map(|s| s.as_str()), reason) {
+            Readiness::Ready => return Ok(()),
+            Readiness::Failed(reason) => {
+                return Err(IacError::Aws {
+                    resource: label,
+                    action: "GetFunctionConfiguration".into(),
+                    message: reason,
+                });
+            }
+            Readiness::Wait => tokio::time::sleep(backoff.delay(attempt).min(Duration::from_secs(2))).await,
+        }
+    }
+    Err(IacError::GaveUp { resource: label, what: "LastUpdateStatus Successful".into(), attempts: backoff.attempts })
+}
+
+fn give_up(label: &str, action: &str, what: &str, e: RetryError<ErrorMeta>) -> IacError {
+    match e {
+        RetryError::Failed(meta) => classify(label, action, meta),
+        RetryError::GaveUp { attempts, last } => {
+            tracing::warn!("{label}: {action}: last answer {}", last.text());
+            IacError::GaveUp { resource: label.to_owned(), what: what.to_owned(), attempts }
+        }
+    }
+}
+
+/// Creates the function, retrying (bounded) exactly while Lambda says the new role cannot be assumed.
+pub async fn create_function_when_role_assumable(
+    aws: &Aws,
+    desired: &Function,
+    backoff: Backoff,
+) -> Result<(), IacError> {
+    let label = desired.label();
+    let role = desired.role_arn.require(&label)?.to_owned();
+    let table = desired.table_name.require(&label)?.to_owned();
+    retry(backoff, is_role_not_assumable, || async {
+        aws.lambda
+            .create_function()
+            .function_name(&desired.name)
+            .runtime(Runtime::from(desired.runtime.as_str()))
+            .architectures(Architecture::from(desired.architecture.as_str()))
+            .handler(&desired.handler)
+            .memory_size(desired.memory_mb)
+            .timeout(desired.timeout_seconds)
+            .role(&role)
+            .environment(Environment::builder().variables("TABLE_NAME", &table).build())
+            .code(FunctionCode::builder().zip_file(Blob::new(desired.code.zip.as_slice())).build())
+            .description("todos API (managed by todos-iac)")
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| ErrorMeta::of(&e))
+    })
+    .await
+    .map_err(|e| give_up(&label, "CreateFunction", "IAM to let Lambda assume the new role", e))?;
+    Ok(())
+}
+
+fn retryable_update(meta: &ErrorMeta) -> bool {
+    is_update_in_progress(meta) || is_role_not_assumable(meta)
+}
+
+/// Creates or updates the function: configuration, then code (only when the SHA-256 differs), then
+/// tags, waiting for each update to finish before the next call.
+pub async fn apply(
+    aws: &Aws,
+    desired: &Function,
+    observed: Option<&FunctionState>,
+    change: &Change,
+) -> Result<(), IacError> {
+    let label = desired.label();
+    let Some(live) = observed else {
+        create_function_when_role_assumable(aws, desired, Backoff::IAM_PROPAGATION).await?;
+        return wait_until_ready(aws, &desired.name).await;
+    };
+    let config_props = ["runtime", "handler", "memory_mb", "timeout_seconds", "role", "environment"];
+    if config_props.iter().any(|p| change.touches(p)) {
+        wait_until_ready(aws, &desired.name).await?;
+        let role = desired.role_arn.require(&label)?.to_owned();
+        let table = desired.table_name.require(&label)?.to_owned();
+        retry(Backoff::FUNCTION_UPDATE, retryable_update, || async {
+            aws.lambda
+                .update_function_configuration()
+                .function_name(&desired.name)
+                .runtime(Runtime::from(desired.runtime.as_str()))
+                .handler(&desired.handler)
+                .memory_size(desired.memory_mb)
+                .timeout(desired.timeout_seconds)
+                .role(&role)
+                .environment(Environment::builder().variables("TABLE_NAME", &table).build())
+                .send()
+                .await
+                .map_err(|e| ErrorMeta::of(&e))
+        })
+        .await
+        .map_err(|e| give_up(&label, "UpdateFunctionConfiguration", "the previous update to finish", e))?;
+    }
+    if change.touches("code_sha256") || change.touches("architecture") {
+        wait_until_ready(aws, &desired.name).await?;
+        retry(Backoff::FUNCTION_UPDATE, is_update_in_progress, || async {
+            aws.lambda
+                .update_function_code()
+                .function_name(&desired.name)
+                .zip_file(Blob::new(desired.code.zip.as_slice()))
+                .architectures(Architecture::from(desired.architecture.as_str()))
+                .send()
+                .await
+                .map_err(|e| ErrorMeta::of(&e))
+        })
+        .await
+        .map_err(|e| give_up(&label, "UpdateFunctionCode", "the previous update to finish", e))?;
+    }
+    if change.touches("tags") {
+        aws.lambda
+            .tag_resource()
+            .resource(&live.arn)
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "TagResource", e))?;
+    }
+    wait_until_ready(aws, &desired.name).await
+}
+
+/// Deletes the function.
+pub async fn delete(aws: &Aws, live: &FunctionState) -> Result<(), IacError> {
+    match aws.lambda.delete_function().function_name(&live.name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(&format!("function {}", live.name), "DeleteFunction", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+    use crate::resources::test_support::{tags, target};
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/todos-dev-api-role";
+
+    fn desired(zip: &[u8]) -> Function {
+        Function {
+            name: "todos-dev-api".into(),
+            role_arn: Input::known(ROLE),
+            table_name: Input::known("todos-dev"),
+            runtime: "provided.al2023".into(),
+            architecture: "arm64".into(),
+            handler: "bootstrap".into(),
+            memory_mb: 128,
+            timeout_seconds: 3,
+            code: Code::from_bytes(zip.to_vec()),
+            target: target(),
+            tags: tags(),
+        }
+    }
+
+    fn live(zip: &[u8]) -> FunctionState {
+        FunctionState {
+            name: "todos-dev-api".into(),
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:todos-dev-api".into(),
+            role: ROLE.into(),
+            runtime: "provided.al2023".into(),
+            architecture: "arm64".into(),
+            handler: "bootstrap".into(),
+            memory_mb: 128,
+            timeout_seconds: 3,
+            env: BTreeMap::from([("TABLE_NAME".into(), "todos-dev".into())]),
+            code_sha256: code_sha256(zip),
+            tags: tags(),
+        }
+    }
+
+    #[test]
+    fn code_sha256_is_base64_of_the_digest_like_lambda_reports_it() {
+        // sha256("") = e3b0c442...; Lambda shows it base64-encoded.
+        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+
+    #[test]
+    fn unchanged_code_is_not_uploaded_again() {
+        assert_eq!(diff(&desired(b"zip-1"), Some(&live(b"zip-1"))), Change::unchanged());
+    }
+
+    #[test]
+    fn different_code_changes_only_the_code() {
+        let c = diff(&desired(b"zip-2"), Some(&live(b"zip-1")));
+        assert_eq!(c.action, Action::Update);
+        let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["code_sha256"]);
+    }
+
+    #[test]
+    fn memory_change_is_a_configuration_update_showing_old_and_new() {
+        let mut d = desired(b"z");
+        d.memory_mb = 256;
+        let c = diff(&d, Some(&live(b"z")));
+        assert_eq!(c.properties.len(), 1);
+        assert_eq!((c.properties[0].old.as_deref(), c.properties[0].new.as_deref()), (Some("128"), Some("256")));
+    }
+
+    #[test]
+    fn x86_function_or_extra_env_var_is_brought_back_in_line() {
+        let mut l = live(b"z");
+        l.architecture = "x86_64".into();
+        l.env.insert("DEBUG".into(), "1".into());
+        let c = diff(&desired(b"z"), Some(&l));
+        let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["environment", "architecture"]);
+    }
+
+    #[test]
+    fn role_not_assumable_is_recognised_only_by_its_exact_error() {
+        let meta =
+            |code: &str, msg: &str| ErrorMeta { code: Some(code.into()), message: Some(msg.into()), transport: None };
+        assert!(is_role_not_assumable(&meta(
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda."
+        )));
+        assert!(!is_role_not_assumable(&meta("InvalidParameterValueException", "Unsupported runtime")));
+        assert!(!is_role_not_assumable(&meta("AccessDeniedException", "cannot be assumed by Lambda")));
+        assert!(is_update_in_progress(&meta(
+            "ResourceConflictException",
+            "The operation cannot be performed at this time. An update is in progress for resource: x"
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_new_role_is_retried_until_lambda_can_assume_it_and_no_longer() {
+        // The same retry policy create_function_when_role_assumable uses, driven by the exact answers.
+        let not_yet = ErrorMeta {
+            code: Some("InvalidParameterValueException".into()),
+            message: Some("The role defined for the function cannot be assumed by Lambda.".into()),
+            transport: None,
+        };
+        let quick = Backoff { attempts: 5, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(1) };
+        let mut answers = vec![Ok(()), Err(not_yet.clone()), Err(not_yet.clone())];
+        let r = retry(quick, is_role_not_assumable, || {
+            let a = answers.pop().unwrap();
+            async move { a }
+        })
+        .await;
+        assert!(r.is_ok());
+        assert!(answers.is_empty());
+        let r: Result<(), _> = retry(quick, is_role_not_assumable, || {
+            let e = not_yet.clone();
+            async move { Err(e) }
+        })
+        .await;
+        let err = give_up("function f", "CreateFunction", "IAM to let Lambda assume the new role", r.unwrap_err());
+        assert!(matches!(err, IacError::GaveUp { attempts: 5, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_function_whose_update_is_in_progress_is_waited_for() {
+        assert_eq!(readiness(Some("Active"), Some("InProgress"), None), Readiness::Wait);
+        assert_eq!(readiness(Some("Pending"), None, None), Readiness::Wait);
+        assert_eq!(readiness(Some("Active"), Some("Successful"), None), Readiness::Ready);
+        // Right after CreateFunction, LastUpdateStatus is absent.
+        assert_eq!(readiness(Some("Active"), None, None), Readiness::Ready);
+        assert_eq!(readiness(Some("Active"), Some("Failed"), Some("bad zip")), Readiness::Ready);
+        assert_eq!(readiness(Some("Failed"), None, Some("bad image")), Readiness::Failed("bad image".into()));
+    }
+}

@@ -1,0 +1,302 @@
+//! The HTTP API and its CORS configuration (taken from the `todos` crate's contract). HTTP API names
+//! are not unique in AWS, so ours is found by name *and* tags, and a second one is never created.
+
+use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
+
+use super::Tags;
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Outputs, carries_tags, diff_tags, tags_display};
+use crate::error::IacError;
+
+/// CORS settings in the form the HTTP API holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSpec {
+    /// Allowed origins.
+    pub allow_origins: Vec<String>,
+    /// Allowed methods (upper case).
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers (lower case).
+    pub allow_headers: Vec<String>,
+    /// Exposed response headers (lower case).
+    pub expose_headers: Vec<String>,
+    /// Preflight cache, seconds.
+    pub max_age: i32,
+    /// Credentials allowed.
+    pub allow_credentials: bool,
+}
+
+impl CorsSpec {
+    /// The contract's CORS setting, canonicalised.
+    pub fn from_contract(cors: &todos::routes::Cors) -> CorsSpec {
+        CorsSpec {
+            allow_origins: cors.allow_origins.clone(),
+            allow_methods: cors.allow_methods.iter().map(|m| m.to_string()).collect(),
+            allow_headers: cors.allow_headers.iter().map(|h| h.to_string()).collect(),
+            expose_headers: cors.expose_headers.iter().map(|h| h.to_string()).collect(),
+            max_age: i32::try_from(cors.max_age_seconds).unwrap_or(i32::MAX),
+            allow_credentials: cors.allow_credentials,
+        }
+        .canonical()
+    }
+
+    fn from_live(c: &Cors) -> CorsSpec {
+        CorsSpec {
+            allow_origins: c.allow_origins().to_vec(),
+            allow_methods: c.allow_methods().to_vec(),
+            allow_headers: c.allow_headers().to_vec(),
+            expose_headers: c.expose_headers().to_vec(),
+            max_age: c.max_age().unwrap_or(0),
+            allow_credentials: c.allow_credentials().unwrap_or(false),
+        }
+        .canonical()
+    }
+
+    /// Sorted, with the case API Gateway treats as equal folded.
+    fn canonical(mut self) -> CorsSpec {
+        let fold = |v: &mut Vec<String>, upper: bool| {
+            for s in v.iter_mut() {
+                *s = if upper { s.to_ascii_uppercase() } else { s.to_ascii_lowercase() };
+            }
+            v.sort();
+            v.dedup();
+        };
+        self.allow_origins.sort();
+        fold(&mut self.allow_methods, true);
+        fold(&mut self.allow_headers, false);
+        fold(&mut self.expose_headers, false);
+        self
+    }
+
+    fn to_sdk(&self) -> Cors {
+        Cors::builder()
+            .set_allow_origins(Some(self.allow_origins.clone()))
+            .set_allow_methods(Some(self.allow_methods.clone()))
+            .set_allow_headers(Some(self.allow_headers.clone()))
+            .set_expose_headers(Some(self.expose_headers.clone()))
+            .max_age(self.max_age)
+            .allow_credentials(self.allow_credentials)
+            .build()
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("cors.allow_origins", self.allow_origins.join(",")),
+            ("cors.allow_methods", self.allow_methods.join(",")),
+            ("cors.allow_headers", self.allow_headers.join(",")),
+            ("cors.expose_headers", self.expose_headers.join(",")),
+            ("cors.max_age", self.max_age.to_string()),
+            ("cors.allow_credentials", self.allow_credentials.to_string()),
+        ]
+    }
+}
+
+/// The declared HTTP API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpApi {
+    /// API name, e.g. `todos-dev-api`.
+    pub name: String,
+    /// CORS.
+    pub cors: CorsSpec,
+    /// Region (for the tagging ARN).
+    pub region: String,
+    /// Our tags.
+    pub tags: Tags,
+}
+
+/// The live HTTP API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpApiState {
+    /// API id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `https://<id>.execute-api.<region>.amazonaws.com`.
+    pub endpoint: String,
+    /// CORS, if configured.
+    pub cors: Option<CorsSpec>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+impl HttpApi {
+    fn label(&self) -> String {
+        format!("http api {}", self.name)
+    }
+}
+
+impl HttpApiState {
+    /// `id`, `endpoint`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("id", self.id.clone()), ("endpoint", self.endpoint.clone())])
+    }
+}
+
+/// Pure diff: CORS and tags change in place.
+pub fn diff(desired: &HttpApi, observed: Option<&HttpApiState>) -> Change {
+    let Some(live) = observed else {
+        let mut props = vec![("name", desired.name.clone()), ("protocol", "HTTP".to_owned())];
+        props.extend(desired.cors.fields());
+        props.push(("tags", tags_display(&desired.tags)));
+        return Change::create(props);
+    };
+    let mut d = Diff::new();
+    let live_fields = live.cors.as_ref().map(CorsSpec::fields);
+    for (i, (name, want)) in desired.cors.fields().into_iter().enumerate() {
+        d.field(name, live_fields.as_ref().map(|f| f[i].1.clone()), want);
+    }
+    diff_tags(&mut d, &live.tags, &desired.tags);
+    d.finish()
+}
+
+/// Finds our API: same name and our tags. Look-alikes without our tags are ignored (never adopted,
+/// never deleted); two tagged ones are an error rather than a guess.
+pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, IacError> {
+    let label = desired.label();
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .apigw
+            .get_apis()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "GetApis", e))?;
+        for api in out.items() {
+            let tags: Tags =
+                api.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            if api.name() == Some(desired.name.as_str()) && carries_tags(&tags, &desired.tags) {
+                found.push(HttpApiState {
+                    id: api.api_id().unwrap_or_default().to_owned(),
+                    name: desired.name.clone(),
+                    endpoint: api.api_endpoint().unwrap_or_default().to_owned(),
+                    cors: api.cors_configuration().map(CorsSpec::from_live),
+                    tags,
+                });
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    if found.len() > 1 {
+        return Err(IacError::Ambiguous {
+            resource: label,
+            count: found.len(),
+            ids: found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(found.pop())
+}
+
+/// Creates the API (tags in the same call, so a crash never leaves an untagged one) or updates CORS/tags.
+pub async fn apply(
+    aws: &Aws,
+    desired: &HttpApi,
+    observed: Option<&HttpApiState>,
+    change: &Change,
+) -> Result<(), IacError> {
+    let label = desired.label();
+    let Some(live) = observed else {
+        aws.apigw
+            .create_api()
+            .name(&desired.name)
+            .protocol_type(ProtocolType::Http)
+            .cors_configuration(desired.cors.to_sdk())
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "CreateApi", e))?;
+        return Ok(());
+    };
+    if change.properties.iter().any(|p| p.name.starts_with("cors.")) {
+        aws.apigw
+            .update_api()
+            .api_id(&live.id)
+            .cors_configuration(desired.cors.to_sdk())
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "UpdateApi", e))?;
+    }
+    if change.touches("tags") {
+        aws.apigw
+            .tag_resource()
+            .resource_arn(format!(
+                "arn:{}:apigateway:{}::/apis/{}",
+                crate::aws::partition_of(&desired.region),
+                desired.region,
+                live.id
+            ))
+            .set_tags(Some(desired.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "TagResource", e))?;
+    }
+    Ok(())
+}
+
+/// Deletes the API (with its routes, integrations and stages).
+pub async fn delete(aws: &Aws, live: &HttpApiState) -> Result<(), IacError> {
+    match aws.apigw.delete_api().api_id(&live.id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(&format!("http api {} ({})", live.name, live.id), "DeleteApi", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+    use crate::resources::test_support::tags;
+
+    fn desired(origins: Vec<String>) -> HttpApi {
+        HttpApi {
+            name: "todos-dev-api".into(),
+            cors: CorsSpec::from_contract(&todos::routes::Cors::with_origins(origins)),
+            region: "us-east-1".into(),
+            tags: tags(),
+        }
+    }
+
+    fn live() -> HttpApiState {
+        HttpApiState {
+            id: "abc123".into(),
+            name: "todos-dev-api".into(),
+            endpoint: "https://abc123.execute-api.us-east-1.amazonaws.com".into(),
+            cors: Some(desired(vec![]).cors),
+            tags: tags(),
+        }
+    }
+
+    #[test]
+    fn cors_comes_from_the_contract_with_the_design_values() {
+        let c = desired(vec![]).cors;
+        assert_eq!(c.allow_origins, vec!["*"]);
+        assert_eq!(c.allow_methods, vec!["DELETE", "GET", "POST"]);
+        assert_eq!(c.allow_headers, vec!["content-type"]);
+        assert_eq!(c.expose_headers, vec!["x-next-cursor"]);
+        assert_eq!(c.max_age, 7200);
+        assert!(!c.allow_credentials);
+    }
+
+    #[test]
+    fn cors_equal_up_to_order_and_case_is_unchanged() {
+        let mut l = live();
+        let cors = l.cors.as_mut().unwrap();
+        cors.allow_methods = vec!["POST".into(), "GET".into(), "DELETE".into()];
+        cors.allow_headers = vec!["Content-Type".into()];
+        let l = HttpApiState { cors: Some(cors.clone().canonical()), ..l };
+        assert_eq!(diff(&desired(vec![]), Some(&l)), Change::unchanged());
+    }
+
+    #[test]
+    fn configured_origins_update_only_the_origins() {
+        let c = diff(&desired(vec!["http://localhost:8100".into()]), Some(&live()));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.properties.len(), 1);
+        assert_eq!(c.properties[0].name, "cors.allow_origins");
+        assert_eq!(c.properties[0].old.as_deref(), Some("*"));
+    }
+}

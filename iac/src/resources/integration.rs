@@ -1,0 +1,174 @@
+//! The Lambda proxy integration of the HTTP API: AWS_PROXY, POST, payload format 2.0, 3000 ms.
+
+use aws_sdk_apigatewayv2::types::IntegrationType;
+
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Input, Outputs};
+use crate::error::IacError;
+
+/// The declared integration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    /// The API (an output of the HTTP API).
+    pub api_id: Input,
+    /// The function ARN (an output of the function).
+    pub function_arn: Input,
+    /// Timeout in milliseconds.
+    pub timeout_ms: i32,
+}
+
+/// The live integration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationState {
+    /// API id.
+    pub api_id: String,
+    /// Integration id.
+    pub id: String,
+    /// Type (`AWS_PROXY`).
+    pub integration_type: String,
+    /// URI (function ARN).
+    pub uri: String,
+    /// Method (`POST`).
+    pub method: String,
+    /// Payload format version (`2.0`).
+    pub payload_format_version: String,
+    /// Timeout in milliseconds.
+    pub timeout_ms: i32,
+}
+
+impl IntegrationState {
+    /// `id`, `target` (`integrations/<id>`, what a route points at).
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("id", self.id.clone()), ("target", format!("integrations/{}", self.id))])
+    }
+}
+
+const LABEL: &str = "integration lambda-proxy";
+
+/// Pure diff: the type is fixed at creation (replace); everything else updates in place.
+pub fn diff(desired: &Integration, observed: Option<&IntegrationState>) -> Change {
+    let Some(live) = observed else {
+        return Change::create(vec![
+            ("type", "AWS_PROXY".into()),
+            ("uri", desired.function_arn.display()),
+            ("method", "POST".into()),
+            ("payload_format_version", "2.0".into()),
+            ("timeout_ms", desired.timeout_ms.to_string()),
+        ]);
+    };
+    let mut d = Diff::new();
+    d.replace_field("type", Some(live.integration_type.clone()), "AWS_PROXY")
+        .input("uri", Some(live.uri.clone()), &desired.function_arn)
+        .field("method", Some(live.method.clone()), "POST")
+        .field("payload_format_version", Some(live.payload_format_version.clone()), "2.0")
+        .field("timeout_ms", Some(live.timeout_ms.to_string()), desired.timeout_ms.to_string());
+    d.finish()
+}
+
+/// Reads our integration: the one whose URI is our function, else the API's only integration.
+pub async fn read(aws: &Aws, desired: &Integration) -> Result<Option<IntegrationState>, IacError> {
+    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
+    let out = match aws.apigw.get_integrations().api_id(api_id).send().await {
+        Ok(o) => o,
+        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(None),
+        Err(e) => return Err(aws_error(LABEL, "GetIntegrations", e)),
+    };
+    let items: Vec<IntegrationState> = out
+        .items()
+        .iter()
+        .map(|i| IntegrationState {
+            api_id: api_id.to_owned(),
+            id: i.integration_id().unwrap_or_default().to_owned(),
+            integration_type: i.integration_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            uri: i.integration_uri().unwrap_or_default().to_owned(),
+            method: i.integration_method().unwrap_or_default().to_owned(),
+            payload_format_version: i.payload_format_version().unwrap_or_default().to_owned(),
+            timeout_ms: i.timeout_in_millis().unwrap_or(30000),
+        })
+        .collect();
+    let ours = items.iter().find(|i| Some(i.uri.as_str()) == desired.function_arn.value()).cloned();
+    Ok(ours.or_else(|| if items.len() == 1 { items.into_iter().next() } else { None }))
+}
+
+/// Creates, updates or replaces the integration.
+pub async fn apply(
+    aws: &Aws,
+    desired: &Integration,
+    observed: Option<&IntegrationState>,
+    change: &Change,
+) -> Result<(), IacError> {
+    let api_id = desired.api_id.require(LABEL)?;
+    let uri = desired.function_arn.require(LABEL)?;
+    match observed {
+        Some(live) if change.action == crate::engine::Action::Update => {
+            aws.apigw
+                .update_integration()
+                .api_id(api_id)
+                .integration_id(&live.id)
+                .integration_uri(uri)
+                .integration_method("POST")
+                .payload_format_version("2.0")
+                .timeout_in_millis(desired.timeout_ms)
+                .send()
+                .await
+                .map_err(|e| aws_error(LABEL, "UpdateIntegration", e))?;
+            Ok(())
+        }
+        _ => {
+            if let Some(live) = observed {
+                delete(aws, live).await?;
+            }
+            aws.apigw
+                .create_integration()
+                .api_id(api_id)
+                .integration_type(IntegrationType::AwsProxy)
+                .integration_uri(uri)
+                .integration_method("POST")
+                .payload_format_version("2.0")
+                .timeout_in_millis(desired.timeout_ms)
+                .send()
+                .await
+                .map_err(|e| aws_error(LABEL, "CreateIntegration", e))?;
+            Ok(())
+        }
+    }
+}
+
+/// Deletes the integration.
+pub async fn delete(aws: &Aws, live: &IntegrationState) -> Result<(), IacError> {
+    match aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(LABEL, "DeleteIntegration", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+
+    const FN: &str = "arn:aws:lambda:us-east-1:123456789012:function:todos-dev-api";
+
+    fn live() -> IntegrationState {
+        IntegrationState {
+            api_id: "abc".into(),
+            id: "int1".into(),
+            integration_type: "AWS_PROXY".into(),
+            uri: FN.into(),
+            method: "POST".into(),
+            payload_format_version: "2.0".into(),
+            timeout_ms: 3000,
+        }
+    }
+
+    #[test]
+    fn proxy_integration_with_payload_2_and_3_seconds_is_unchanged() {
+        let d = Integration { api_id: Input::known("abc"), function_arn: Input::known(FN), timeout_ms: 3000 };
+        assert_eq!(diff(&d, Some(&live())), Change::unchanged());
+        let old_payload = IntegrationState { payload_format_version: "1.0".into(), timeout_ms: 30000, ..live() };
+        assert_eq!(diff(&d, Some(&old_payload)).properties.len(), 2);
+        let http = IntegrationState { integration_type: "HTTP_PROXY".into(), ..live() };
+        assert_eq!(diff(&d, Some(&http)).action, Action::Replace);
+    }
+}

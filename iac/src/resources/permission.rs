@@ -1,0 +1,180 @@
+//! The resource policy statement letting API Gateway invoke the function, restricted to our API by its
+//! source ARN (`arn:aws:execute-api:<region>:<account>:<api id>/*/*/*`). Statements cannot be edited,
+//! so any difference is a replace; the source ARN is shown in previews like any other property.
+
+use serde_json::Value;
+
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Input, Outputs};
+use crate::error::IacError;
+
+/// The declared permission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Permission {
+    /// The function (an output of the function).
+    pub function_name: Input,
+    /// Statement id, e.g. `todos-dev-apigw-invoke`.
+    pub statement_id: String,
+    /// `apigateway.amazonaws.com`.
+    pub principal: String,
+    /// `lambda:InvokeFunction`.
+    pub action: String,
+    /// Source ARN (from the HTTP API's id).
+    pub source_arn: Input,
+}
+
+/// The live statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionState {
+    /// Function name.
+    pub function_name: String,
+    /// Statement id.
+    pub statement_id: String,
+    /// Principal service.
+    pub principal: String,
+    /// Action.
+    pub action: String,
+    /// `AWS:SourceArn` condition, if any.
+    pub source_arn: Option<String>,
+}
+
+impl PermissionState {
+    /// `statement_id`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("statement_id", self.statement_id.clone())])
+    }
+}
+
+/// The source ARN that lets every route and stage of `api_id` invoke the function.
+pub fn source_arn(partition: &str, region: &str, account: &str, api_id: &str) -> String {
+    format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*/*/*")
+}
+
+/// Pure diff: any difference replaces the statement.
+pub fn diff(desired: &Permission, observed: Option<&PermissionState>) -> Change {
+    let Some(live) = observed else {
+        return Change::create(vec![
+            ("statement_id", desired.statement_id.clone()),
+            ("principal", desired.principal.clone()),
+            ("action", desired.action.clone()),
+            ("source_arn", desired.source_arn.display()),
+        ]);
+    };
+    let mut d = Diff::new();
+    d.replace_field("principal", Some(live.principal.clone()), &desired.principal)
+        .replace_field("action", Some(live.action.clone()), &desired.action)
+        .replace_input("source_arn", live.source_arn.clone(), &desired.source_arn);
+    d.finish()
+}
+
+/// Finds statement `sid` in a function policy document (as GetPolicy returns it).
+pub fn parse_statement(policy: &str, function_name: &str, sid: &str) -> Option<PermissionState> {
+    let doc: Value = serde_json::from_str(policy).ok()?;
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        v @ Value::Object(_) => vec![v.clone()],
+        _ => return None,
+    };
+    let s = statements.into_iter().find(|s| s["Sid"] == sid)?;
+    let principal = match &s["Principal"] {
+        Value::String(p) => p.clone(),
+        p => p["Service"].as_str().unwrap_or_default().to_owned(),
+    };
+    let source_arn = s["Condition"]
+        .as_object()
+        .and_then(|c| c.values().find_map(|v| v.get("AWS:SourceArn").and_then(Value::as_str)))
+        .map(str::to_owned);
+    Some(PermissionState {
+        function_name: function_name.to_owned(),
+        statement_id: sid.to_owned(),
+        principal,
+        action: s["Action"].as_str().unwrap_or_default().to_owned(),
+        source_arn,
+    })
+}
+
+/// Reads our statement from the function's policy.
+pub async fn read(aws: &Aws, desired: &Permission) -> Result<Option<PermissionState>, IacError> {
+    let Some(function) = desired.function_name.value() else { return Ok(None) };
+    let out = match aws.lambda.get_policy().function_name(function).send().await {
+        Ok(o) => o,
+        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(aws_error(&format!("permission {}", desired.statement_id), "GetPolicy", e)),
+    };
+    Ok(out.policy().and_then(|p| parse_statement(p, function, &desired.statement_id)))
+}
+
+/// Adds the statement (removing an outdated one first).
+pub async fn apply(aws: &Aws, desired: &Permission, observed: Option<&PermissionState>) -> Result<(), IacError> {
+    let label = format!("permission {}", desired.statement_id);
+    if let Some(live) = observed {
+        delete(aws, live).await?;
+    }
+    let function = desired.function_name.require(&label)?;
+    aws.lambda
+        .add_permission()
+        .function_name(function)
+        .statement_id(&desired.statement_id)
+        .action(&desired.action)
+        .principal(&desired.principal)
+        .source_arn(desired.source_arn.require(&label)?)
+        .send()
+        .await
+        .map_err(|e| aws_error(&label, "AddPermission", e))?;
+    Ok(())
+}
+
+/// Removes the statement.
+pub async fn delete(aws: &Aws, live: &PermissionState) -> Result<(), IacError> {
+    match aws
+        .lambda
+        .remove_permission()
+        .function_name(&live.function_name)
+        .statement_id(&live.statement_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(&format!("permission {}", live.statement_id), "RemovePermission", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+
+    const POLICY: &str = r#"{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"todos-dev-apigw-invoke","Effect":"Allow",
+        "Principal":{"Service":"apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction",
+        "Resource":"arn:aws:lambda:us-east-1:123456789012:function:todos-dev-api",
+        "Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:execute-api:us-east-1:123456789012:abc/*/*/*"}}}]}"#;
+
+    fn desired(api: &str) -> Permission {
+        Permission {
+            function_name: Input::known("todos-dev-api"),
+            statement_id: "todos-dev-apigw-invoke".into(),
+            principal: "apigateway.amazonaws.com".into(),
+            action: "lambda:InvokeFunction".into(),
+            source_arn: Input::known(source_arn("aws", "us-east-1", "123456789012", api)),
+        }
+    }
+
+    #[test]
+    fn statement_is_parsed_from_the_function_policy() {
+        let s = parse_statement(POLICY, "todos-dev-api", "todos-dev-apigw-invoke").unwrap();
+        assert_eq!(s.principal, "apigateway.amazonaws.com");
+        assert_eq!(s.source_arn.as_deref(), Some("arn:aws:execute-api:us-east-1:123456789012:abc/*/*/*"));
+        assert_eq!(parse_statement(POLICY, "todos-dev-api", "other"), None);
+    }
+
+    #[test]
+    fn permission_for_another_api_is_replaced_and_the_source_arn_shown() {
+        let live = parse_statement(POLICY, "todos-dev-api", "todos-dev-apigw-invoke").unwrap();
+        assert_eq!(diff(&desired("abc"), Some(&live)), Change::unchanged());
+        let c = diff(&desired("xyz"), Some(&live));
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(c.properties[0].name, "source_arn");
+        assert_eq!(c.properties[0].new.as_deref(), Some("arn:aws:execute-api:us-east-1:123456789012:xyz/*/*/*"));
+    }
+}

@@ -1,0 +1,430 @@
+//! The function's IAM role: trusted by lambda.amazonaws.com, one inline policy allowing exactly
+//! `dynamodb:PutItem`, `DeleteItem` and `Scan` on the table, and the managed AWSLambdaBasicExecutionRole.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::{Tags, Target};
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Input, Outputs, diff_tags, tags_display};
+use crate::error::IacError;
+
+/// The actions the function needs on the table, and no more.
+pub const TABLE_ACTIONS: [&str; 3] = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"];
+
+/// The declared role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// Role name, e.g. `todos-dev-api-role`.
+    pub name: String,
+    /// Name of the inline policy.
+    pub policy_name: String,
+    /// The table's ARN (an output of the table).
+    pub table_arn: Input,
+    /// Managed policies to attach.
+    pub managed_policies: Vec<String>,
+    /// Where it lives.
+    pub target: Target,
+    /// Our tags.
+    pub tags: Tags,
+}
+
+/// The live role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleState {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Trust policy (decoded JSON).
+    pub trust_policy: Option<Value>,
+    /// Inline policies by name (decoded JSON).
+    pub inline_policies: Vec<(String, Value)>,
+    /// ARNs of attached managed policies.
+    pub attached: Vec<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+impl Role {
+    fn label(&self) -> String {
+        format!("role {}", self.name)
+    }
+
+    /// The trust policy: only Lambda may assume the role.
+    pub fn trust_policy() -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]
+        })
+    }
+
+    /// The inline policy for `table_arn`.
+    pub fn table_policy(table_arn: &str) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Action": TABLE_ACTIONS,
+                "Resource": table_arn
+            }]
+        })
+    }
+
+    /// Outputs known before the role exists.
+    pub fn planned_outputs(&self) -> Outputs {
+        Outputs::from([
+            ("name", self.name.clone()),
+            ("arn", format!("arn:{}:iam::{}:role/{}", self.target.partition, self.target.account, self.name)),
+        ])
+    }
+}
+
+impl RoleState {
+    /// `name`, `arn`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+}
+
+/// Puts a policy document in a canonical form so that equal policies compare equal: a single
+/// string where a list is allowed becomes a list, lists of actions and resources are sorted.
+pub fn normalize_policy(doc: &Value) -> Value {
+    fn norm(key: &str, v: &Value) -> Value {
+        match v {
+            // A lone statement may be written without the list around it.
+            Value::Object(_) if key == "Statement" => Value::Array(vec![norm("", v)]),
+            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), norm(k, v))).collect()),
+            Value::Array(a) if key == "Statement" => Value::Array(a.iter().map(|v| norm("", v)).collect()),
+            Value::Array(a) => {
+                let mut items: Vec<Value> = a.iter().map(|v| norm("", v)).collect();
+                items.sort_by_key(|v| v.to_string());
+                items.dedup();
+                if items.len() == 1 { items.remove(0) } else { Value::Array(items) }
+            }
+            other => other.clone(),
+        }
+    }
+    norm("", doc)
+}
+
+/// Decodes a policy document as IAM returns it (percent-encoded JSON; raw JSON is accepted too).
+pub fn decode_policy(text: &str) -> Option<Value> {
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+    serde_json::from_str(&decoded).or_else(|_| serde_json::from_str(text)).ok()
+}
+
+fn compact(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Pure diff of the role: trust policy, inline policies (exactly ours), attached policies, tags.
+pub fn diff(desired: &Role, observed: Option<&RoleState>) -> Change {
+    let policy = desired.table_arn.value().map(Role::table_policy);
+    let policy_text = policy.as_ref().map(compact).unwrap_or_else(|| crate::engine::KNOWN_AFTER_APPLY.to_owned());
+    let Some(live) = observed else {
+        return Change::create(vec![
+            ("name", desired.name.clone()),
+            ("trust", compact(&Role::trust_policy())),
+            ("policy", format!("{}: {}", desired.policy_name, policy_text)),
+            ("managed_policies", desired.managed_policies.join(",")),
+            ("tags", tags_display(&desired.tags)),
+        ]);
+    };
+    let mut d = Diff::new();
+    let trust = normalize_policy(&Role::trust_policy());
+    if live.trust_policy.as_ref().map(normalize_policy) != Some(trust.clone()) {
+        d.field("trust", live.trust_policy.as_ref().map(compact), compact(&trust));
+    }
+    let live_ours = live.inline_policies.iter().find(|(n, _)| *n == desired.policy_name).map(|(_, v)| v);
+    match &policy {
+        Some(p) if live_ours.map(normalize_policy) == Some(normalize_policy(p)) => {}
+        _ => {
+            d.field(&format!("policy.{}", desired.policy_name), live_ours.map(compact), policy_text);
+        }
+    }
+    let extra: Vec<&str> =
+        live.inline_policies.iter().map(|(n, _)| n.as_str()).filter(|n| *n != desired.policy_name).collect();
+    if !extra.is_empty() {
+        d.field("extra_inline_policies", Some(extra.join(",")), "");
+    }
+    let live_attached: BTreeSet<&str> = live.attached.iter().map(String::as_str).collect();
+    let want_attached: BTreeSet<&str> = desired.managed_policies.iter().map(String::as_str).collect();
+    if live_attached != want_attached {
+        d.field(
+            "managed_policies",
+            Some(live_attached.into_iter().collect::<Vec<_>>().join(",")),
+            want_attached.into_iter().collect::<Vec<_>>().join(","),
+        );
+    }
+    diff_tags(&mut d, &live.tags, &desired.tags);
+    d.finish()
+}
+
+/// Reads the role, its inline and attached policies.
+pub async fn read(aws: &Aws, desired: &Role) -> Result<Option<RoleState>, IacError> {
+    let label = desired.label();
+    let role = match aws.iam.get_role().role_name(&desired.name).send().await {
+        Ok(o) => o,
+        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(aws_error(&label, "GetRole", e)),
+    };
+    let Some(role) = role.role() else { return Ok(None) };
+    let mut tags: Tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    if tags.is_empty() {
+        // GetRole does not return tags in every partition / emulator; ListRoleTags always does.
+        let out = aws
+            .iam
+            .list_role_tags()
+            .role_name(&desired.name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "ListRoleTags", e))?;
+        tags = out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    }
+    let names = aws
+        .iam
+        .list_role_policies()
+        .role_name(&desired.name)
+        .send()
+        .await
+        .map_err(|e| aws_error(&label, "ListRolePolicies", e))?;
+    let mut inline_policies = Vec::new();
+    for name in names.policy_names() {
+        let p = aws
+            .iam
+            .get_role_policy()
+            .role_name(&desired.name)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "GetRolePolicy", e))?;
+        inline_policies.push((name.clone(), decode_policy(p.policy_document()).unwrap_or(Value::Null)));
+    }
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&desired.name)
+        .send()
+        .await
+        .map_err(|e| aws_error(&label, "ListAttachedRolePolicies", e))?
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_owned))
+        .collect();
+    Ok(Some(RoleState {
+        name: desired.name.clone(),
+        arn: role.arn().to_owned(),
+        trust_policy: role.assume_role_policy_document().and_then(decode_policy),
+        inline_policies,
+        attached,
+        tags,
+    }))
+}
+
+/// Creates the role (with tags, atomically) or brings policies and tags in line.
+pub async fn apply(aws: &Aws, desired: &Role, observed: Option<&RoleState>) -> Result<(), IacError> {
+    let label = desired.label();
+    let table_arn = desired.table_arn.require(&label)?;
+    let iam_tags = desired
+        .tags
+        .iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| IacError::Aws { resource: label.clone(), action: "CreateRole".into(), message: e.to_string() })?;
+    let fresh;
+    let live = match observed {
+        Some(l) => l,
+        None => {
+            aws.iam
+                .create_role()
+                .role_name(&desired.name)
+                .assume_role_policy_document(Role::trust_policy().to_string())
+                .description("Execution role of the todos API function (managed by todos-iac)")
+                .set_tags(Some(iam_tags.clone()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "CreateRole", e))?;
+            fresh = RoleState {
+                name: desired.name.clone(),
+                arn: String::new(),
+                trust_policy: Some(Role::trust_policy()),
+                inline_policies: Vec::new(),
+                attached: Vec::new(),
+                tags: desired.tags.clone(),
+            };
+            &fresh
+        }
+    };
+    let change = diff(desired, Some(live));
+    if change.touches("trust") {
+        aws.iam
+            .update_assume_role_policy()
+            .role_name(&desired.name)
+            .policy_document(Role::trust_policy().to_string())
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "UpdateAssumeRolePolicy", e))?;
+    }
+    if change.touches(&format!("policy.{}", desired.policy_name)) {
+        aws.iam
+            .put_role_policy()
+            .role_name(&desired.name)
+            .policy_name(&desired.policy_name)
+            .policy_document(Role::table_policy(table_arn).to_string())
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "PutRolePolicy", e))?;
+    }
+    for (name, _) in live.inline_policies.iter().filter(|(n, _)| *n != desired.policy_name) {
+        aws.iam
+            .delete_role_policy()
+            .role_name(&desired.name)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "DeleteRolePolicy", e))?;
+    }
+    for arn in desired.managed_policies.iter().filter(|a| !live.attached.contains(a)) {
+        aws.iam
+            .attach_role_policy()
+            .role_name(&desired.name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "AttachRolePolicy", e))?;
+    }
+    for arn in live.attached.iter().filter(|a| !desired.managed_policies.contains(a)) {
+        aws.iam
+            .detach_role_policy()
+            .role_name(&desired.name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "DetachRolePolicy", e))?;
+    }
+    if change.touches("tags") {
+        aws.iam
+            .tag_role()
+            .role_name(&desired.name)
+            .set_tags(Some(iam_tags))
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "TagRole", e))?;
+    }
+    Ok(())
+}
+
+/// Detaches and deletes every policy, then deletes the role.
+pub async fn delete(aws: &Aws, live: &RoleState) -> Result<(), IacError> {
+    let label = format!("role {}", live.name);
+    for arn in &live.attached {
+        let r = aws.iam.detach_role_policy().role_name(&live.name).policy_arn(arn).send().await;
+        if let Err(e) = r
+            && !ErrorMeta::of(&e).is("NoSuchEntity")
+        {
+            return Err(aws_error(&label, "DetachRolePolicy", e));
+        }
+    }
+    for (name, _) in &live.inline_policies {
+        let r = aws.iam.delete_role_policy().role_name(&live.name).policy_name(name).send().await;
+        if let Err(e) = r
+            && !ErrorMeta::of(&e).is("NoSuchEntity")
+        {
+            return Err(aws_error(&label, "DeleteRolePolicy", e));
+        }
+    }
+    match aws.iam.delete_role().role_name(&live.name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => Ok(()),
+        Err(e) => Err(aws_error(&label, "DeleteRole", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+    use crate::resources::test_support::{tags, target};
+
+    const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-dev";
+    const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+    fn desired() -> Role {
+        Role {
+            name: "todos-dev-api-role".into(),
+            policy_name: "todos-dev-table-access".into(),
+            table_arn: Input::known(TABLE_ARN),
+            managed_policies: vec![BASIC.into()],
+            target: target(),
+            tags: tags(),
+        }
+    }
+
+    fn live() -> RoleState {
+        RoleState {
+            name: "todos-dev-api-role".into(),
+            arn: "arn:aws:iam::123456789012:role/todos-dev-api-role".into(),
+            trust_policy: Some(Role::trust_policy()),
+            inline_policies: vec![("todos-dev-table-access".into(), Role::table_policy(TABLE_ARN))],
+            attached: vec![BASIC.into()],
+            tags: tags(),
+        }
+    }
+
+    #[test]
+    fn matching_role_is_unchanged_even_when_iam_reorders_or_encodes_the_policy() {
+        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        let reordered = json!({"Version": "2012-10-17", "Statement": [{"Resource": TABLE_ARN, "Effect": "Allow",
+            "Action": ["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"]}]});
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(&reordered.to_string(), percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let decoded = decode_policy(&encoded).unwrap();
+        let l = RoleState { inline_policies: vec![("todos-dev-table-access".into(), decoded)], ..live() };
+        assert_eq!(diff(&desired(), Some(&l)), Change::unchanged());
+    }
+
+    #[test]
+    fn a_broader_inline_policy_is_narrowed_back_to_exactly_three_actions() {
+        let broad = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
+        let l = RoleState { inline_policies: vec![("todos-dev-table-access".into(), broad)], ..live() };
+        let c = diff(&desired(), Some(&l));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.properties[0].name, "policy.todos-dev-table-access");
+        let new = c.properties[0].new.as_deref().unwrap();
+        for a in TABLE_ACTIONS {
+            assert!(new.contains(a));
+        }
+        assert!(new.contains(TABLE_ARN));
+    }
+
+    #[test]
+    fn missing_managed_policy_extra_inline_policy_and_tags_are_updates() {
+        let l = RoleState {
+            attached: vec![],
+            inline_policies: vec![
+                ("todos-dev-table-access".into(), Role::table_policy(TABLE_ARN)),
+                ("hand-made".into(), json!({})),
+            ],
+            tags: Tags::new(),
+            ..live()
+        };
+        let c = diff(&desired(), Some(&l));
+        let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["extra_inline_policies", "managed_policies", "tags"]);
+    }
+
+    #[test]
+    fn new_role_shows_the_policy_on_the_table_arn() {
+        let c = diff(&desired(), None);
+        assert_eq!(c.action, Action::Create);
+        assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains(TABLE_ARN))));
+        assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains("lambda.amazonaws.com"))));
+    }
+}

@@ -1,0 +1,140 @@
+//! One route of the HTTP API (`GET /todos`, ...), taken from `todos::routes::ROUTES`, targeting the
+//! integration. Live routes whose keys the table no longer has are deleted.
+
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Input, Outputs};
+use crate::error::IacError;
+
+/// The declared route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The API (an output of the HTTP API).
+    pub api_id: Input,
+    /// Route key, e.g. `DELETE /todos/{id}`.
+    pub route_key: String,
+    /// `integrations/<id>` (an output of the integration).
+    pub target: Input,
+}
+
+/// The live route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteState {
+    /// API id.
+    pub api_id: String,
+    /// Route id.
+    pub id: String,
+    /// Route key.
+    pub route_key: String,
+    /// Target, if any.
+    pub target: Option<String>,
+}
+
+impl RouteState {
+    /// `id`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("id", self.id.clone())])
+    }
+}
+
+/// Pure diff: the target updates in place.
+pub fn diff(desired: &Route, observed: Option<&RouteState>) -> Change {
+    let Some(live) = observed else {
+        return Change::create(vec![("route_key", desired.route_key.clone()), ("target", desired.target.display())]);
+    };
+    let mut d = Diff::new();
+    d.input("target", live.target.clone(), &desired.target);
+    d.finish()
+}
+
+/// Every route of an API.
+pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<RouteState>, IacError> {
+    let mut routes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = match aws.apigw.get_routes().api_id(api_id).set_next_token(token.take()).send().await {
+            Ok(o) => o,
+            Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(routes),
+            Err(e) => return Err(aws_error(&format!("routes of api {api_id}"), "GetRoutes", e)),
+        };
+        routes.extend(out.items().iter().map(|r| RouteState {
+            api_id: api_id.to_owned(),
+            id: r.route_id().unwrap_or_default().to_owned(),
+            route_key: r.route_key().unwrap_or_default().to_owned(),
+            target: r.target().map(str::to_owned),
+        }));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(routes),
+        }
+    }
+}
+
+/// Reads the route with our key.
+pub async fn read(aws: &Aws, desired: &Route) -> Result<Option<RouteState>, IacError> {
+    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
+    Ok(list(aws, api_id).await?.into_iter().find(|r| r.route_key == desired.route_key))
+}
+
+/// Creates the route or points it at the integration.
+pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) -> Result<(), IacError> {
+    let label = format!("route {}", desired.route_key);
+    let api_id = desired.api_id.require(&label)?;
+    let target = desired.target.require(&label)?;
+    match observed {
+        None => {
+            aws.apigw
+                .create_route()
+                .api_id(api_id)
+                .route_key(&desired.route_key)
+                .target(target)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "CreateRoute", e))?;
+        }
+        Some(live) => {
+            aws.apigw
+                .update_route()
+                .api_id(api_id)
+                .route_id(&live.id)
+                .target(target)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateRoute", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the route.
+pub async fn delete(aws: &Aws, live: &RouteState) -> Result<(), IacError> {
+    match aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(&format!("route {}", live.route_key), "DeleteRoute", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+
+    #[test]
+    fn route_pointing_elsewhere_is_retargeted() {
+        let d = Route {
+            api_id: Input::known("a"),
+            route_key: "GET /todos".into(),
+            target: Input::known("integrations/i1"),
+        };
+        let live = RouteState {
+            api_id: "a".into(),
+            id: "r".into(),
+            route_key: "GET /todos".into(),
+            target: Some("integrations/i1".into()),
+        };
+        assert_eq!(diff(&d, Some(&live)), Change::unchanged());
+        let other = RouteState { target: None, ..live };
+        assert_eq!(diff(&d, Some(&other)).action, Action::Update);
+        assert_eq!(diff(&d, None).action, Action::Create);
+    }
+}

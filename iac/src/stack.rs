@@ -1,0 +1,316 @@
+//! The todos stack, declared as code: deterministic names from project + stack, our tags, and nine
+//! kinds of typed resources whose outputs feed each other's inputs. The engine derives the
+//! dependency graph from these links (plus the one explicit `depends_on`: the log group must exist
+//! before the function, though the function does not consume any of its outputs).
+
+use std::marker::PhantomData;
+
+use crate::config::StackConfig;
+use crate::engine::{Input, NodeId};
+use crate::resources::function::{Code, Function};
+use crate::resources::http_api::{CorsSpec, HttpApi};
+use crate::resources::integration::Integration;
+use crate::resources::log_group::LogGroup;
+use crate::resources::permission::{self, Permission};
+use crate::resources::role::Role;
+use crate::resources::route::Route;
+use crate::resources::stage::Stage;
+use crate::resources::table::Table;
+use crate::resources::{Resource, Tags, Target};
+
+/// The project part of every name and the `project` tag.
+pub const PROJECT: &str = "todos";
+/// The value of the `managed-by` tag: what makes a resource this tool's.
+pub const MANAGED_BY: &str = "todos-iac";
+
+/// Deterministic physical names of a stack's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// Project, e.g. `todos`.
+    pub project: String,
+    /// Stack, e.g. `dev`.
+    pub stack: String,
+}
+
+impl Names {
+    /// Names for `project` / `stack`.
+    pub fn new(project: &str, stack: &str) -> Names {
+        Names { project: project.to_owned(), stack: stack.to_owned() }
+    }
+
+    fn base(&self) -> String {
+        format!("{}-{}", self.project, self.stack)
+    }
+
+    /// `todos-dev`.
+    pub fn table(&self) -> String {
+        self.base()
+    }
+
+    /// `todos-dev-api`.
+    pub fn function(&self) -> String {
+        format!("{}-api", self.base())
+    }
+
+    /// `todos-dev-api-role`.
+    pub fn role(&self) -> String {
+        format!("{}-api-role", self.base())
+    }
+
+    /// `todos-dev-table-access`.
+    pub fn role_policy(&self) -> String {
+        format!("{}-table-access", self.base())
+    }
+
+    /// `/aws/lambda/todos-dev-api`.
+    pub fn log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.function())
+    }
+
+    /// `todos-dev-api` (HTTP API names are not unique: found by name *and* tags).
+    pub fn http_api(&self) -> String {
+        format!("{}-api", self.base())
+    }
+
+    /// `todos-dev-apigw-invoke`.
+    pub fn permission(&self) -> String {
+        format!("{}-apigw-invoke", self.base())
+    }
+
+    /// The tags every taggable resource of the stack carries.
+    pub fn tags(&self) -> Tags {
+        Tags::from([
+            ("project".to_owned(), self.project.clone()),
+            ("stack".to_owned(), self.stack.clone()),
+            ("managed-by".to_owned(), MANAGED_BY.to_owned()),
+        ])
+    }
+}
+
+/// One declared resource and its explicit dependencies (links through inputs are implicit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Node id, e.g. `function`.
+    pub id: NodeId,
+    /// The declaration.
+    pub resource: Resource,
+    /// Nodes that must exist first although no output of theirs is used.
+    pub depends_on: Vec<NodeId>,
+}
+
+/// A typed handle on a declared resource, to take its outputs as other resources' inputs.
+#[derive(Debug)]
+pub struct Handle<T> {
+    id: NodeId,
+    _kind: PhantomData<T>,
+}
+
+impl<T> Handle<T> {
+    /// The node id.
+    pub fn node(&self) -> &NodeId {
+        &self.id
+    }
+
+    fn output(&self, key: &'static str) -> Input {
+        Input::output(self.id.clone(), key)
+    }
+}
+
+impl Handle<Table> {
+    /// The table's name.
+    pub fn name(&self) -> Input {
+        self.output("name")
+    }
+    /// The table's ARN.
+    pub fn arn(&self) -> Input {
+        self.output("arn")
+    }
+}
+
+impl Handle<Role> {
+    /// The role's ARN.
+    pub fn arn(&self) -> Input {
+        self.output("arn")
+    }
+}
+
+impl Handle<Function> {
+    /// The function's name.
+    pub fn name(&self) -> Input {
+        self.output("name")
+    }
+    /// The function's ARN.
+    pub fn arn(&self) -> Input {
+        self.output("arn")
+    }
+}
+
+impl Handle<HttpApi> {
+    /// The API id.
+    pub fn api_id(&self) -> Input {
+        self.output("id")
+    }
+}
+
+impl Handle<Integration> {
+    /// `integrations/<id>`, what a route targets.
+    pub fn target(&self) -> Input {
+        self.output("target")
+    }
+}
+
+/// A declared stack: its nodes in declaration order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stack {
+    /// The nodes.
+    pub nodes: Vec<Node>,
+}
+
+impl Stack {
+    /// Declares a resource.
+    pub fn add<T: Into<Resource>>(&mut self, id: &str, resource: T) -> Handle<T> {
+        self.add_after(id, resource, &[])
+    }
+
+    /// Declares a resource that must come after `after` (ids of nodes it uses no output of).
+    pub fn add_after<T: Into<Resource>>(&mut self, id: &str, resource: T, after: &[&NodeId]) -> Handle<T> {
+        self.nodes.push(Node {
+            id: id.to_owned(),
+            resource: resource.into(),
+            depends_on: after.iter().map(|s| (*s).clone()).collect(),
+        });
+        Handle { id: id.to_owned(), _kind: PhantomData }
+    }
+}
+
+macro_rules! into_resource {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl From<$t> for Resource {
+            fn from(r: $t) -> Resource {
+                Resource::$v(r)
+            }
+        })*
+    };
+}
+
+into_resource!(Table => Table, Role => Role, LogGroup => LogGroup, Function => Function, HttpApi => HttpApi,
+    Integration => Integration, Route => Route, Stage => Stage, Permission => Permission);
+
+/// Everything the declaration needs to know.
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    /// Names (project + stack).
+    pub names: Names,
+    /// User settings.
+    pub config: StackConfig,
+    /// The Lambda package.
+    pub code: Code,
+    /// Account and region.
+    pub target: Target,
+}
+
+/// The managed policy every Lambda function needs to write its logs.
+pub fn basic_execution_policy(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+}
+
+/// Declares the todos stack.
+pub fn declare(spec: &StackSpec) -> Stack {
+    let n = &spec.names;
+    let tags = n.tags();
+    let t = &spec.target;
+    let mut s = Stack::default();
+
+    let table = s.add("table", Table { name: n.table(), hash_key: "Id".into(), target: t.clone(), tags: tags.clone() });
+    let role = s.add(
+        "role",
+        Role {
+            name: n.role(),
+            policy_name: n.role_policy(),
+            table_arn: table.arn(),
+            managed_policies: vec![basic_execution_policy(&t.partition)],
+            target: t.clone(),
+            tags: tags.clone(),
+        },
+    );
+    let logs = s.add(
+        "log-group",
+        LogGroup { name: n.log_group(), retention_days: spec.config.function.log_retention_days, tags: tags.clone() },
+    );
+    let function = s.add_after(
+        "function",
+        Function {
+            name: n.function(),
+            role_arn: role.arn(),
+            table_name: table.name(),
+            runtime: "provided.al2023".into(),
+            architecture: "arm64".into(),
+            handler: "bootstrap".into(),
+            memory_mb: spec.config.function.memory_mb,
+            timeout_seconds: spec.config.function.timeout_seconds,
+            code: spec.code.clone(),
+            target: t.clone(),
+            tags: tags.clone(),
+        },
+        &[logs.node()],
+    );
+    let cors = todos::routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
+    let api = s.add(
+        "http-api",
+        HttpApi {
+            name: n.http_api(),
+            cors: CorsSpec::from_contract(&cors),
+            region: t.region.clone(),
+            tags: tags.clone(),
+        },
+    );
+    let integration =
+        s.add("integration", Integration { api_id: api.api_id(), function_arn: function.arn(), timeout_ms: 3000 });
+    for r in todos::routes::ROUTES {
+        s.add(
+            &format!("route:{}", r.key()),
+            Route { api_id: api.api_id(), route_key: r.key(), target: integration.target() },
+        );
+    }
+    s.add(
+        "stage",
+        Stage {
+            api_id: api.api_id(),
+            name: spec.config.api.stage.clone(),
+            auto_deploy: true,
+            burst_limit: spec.config.api.throttling_burst_limit,
+            rate_limit: spec.config.api.throttling_rate_limit,
+            region: t.region.clone(),
+            tags,
+        },
+    );
+    let (partition, region, account) = (t.partition.clone(), t.region.clone(), t.account.clone());
+    s.add(
+        "permission",
+        Permission {
+            function_name: function.name(),
+            statement_id: n.permission(),
+            principal: "apigateway.amazonaws.com".into(),
+            action: "lambda:InvokeFunction".into(),
+            source_arn: api.api_id().map(move |id| permission::source_arn(&partition, &region, &account, id)),
+        },
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_derived_from_project_and_stack() {
+        let n = Names::new("todos", "dev");
+        assert_eq!(n.table(), "todos-dev");
+        assert_eq!(n.function(), "todos-dev-api");
+        assert_eq!(n.role(), "todos-dev-api-role");
+        assert_eq!(n.log_group(), "/aws/lambda/todos-dev-api");
+        assert_eq!(n.http_api(), "todos-dev-api");
+        assert_eq!(n.tags()["managed-by"], "todos-iac");
+        assert_eq!(n.tags()["stack"], "dev");
+    }
+}
