@@ -5,10 +5,11 @@ SHELL := bash
 
 PORT ?= 3000
 STACK ?= dev
-REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+# Region: REGION, else the stack file's `region`, else AWS_REGION.
+REGION ?=
 YES ?=
 IAC = cargo run --quiet -p iac --
-IAC_FLAGS = --stack $(STACK) --region $(REGION)
+IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION))
 CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
 
 # Emulators the tests start themselves (each on a free loopback port).
@@ -78,4 +79,4 @@ destroy: ## tear the stack down (asks first; YES=1 to skip)
 down: destroy ## alias of destroy
 
 outputs: ## the stack's outputs (API URL)
-	$(IAC) outputs --stack $(STACK) --region $(REGION)
+	$(IAC) outputs $(IAC_FLAGS)
