@@ -14,9 +14,10 @@ CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
 
 # Emulators the tests start themselves (each on a free loopback port).
 export DYNALITE_DIR := $(CURDIR)/lambda/tests/emulator
-export MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null || echo $(CURDIR)/target/tools/venv/bin/moto_server)
+export MOTO_SERVER ?= $(CURDIR)/target/tools/venv/bin/moto_server
+export SCHEMATHESIS ?= $(CURDIR)/target/tools/venv/bin/schemathesis
 
-.PHONY: help dev dev-api test test-rust test-client test-arm64 deps lint build client preview up destroy down outputs bench
+.PHONY: help dev dev-api test test-rust test-schema test-client test-arm64 test-extended deps lint build client preview up destroy down outputs bench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,11 +42,20 @@ deps: ## install what the tests need (emulators, client dependencies, Chromium)
 
 test: deps ## every test: Rust (on dynalite and moto), client unit + e2e, the arm64 bootstrap under qemu
 	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory test-schema
 	$(MAKE) --no-print-directory test-client
 	$(MAKE) --no-print-directory test-arm64
 
 test-rust: ## Rust unit and integration tests (starts dynalite and moto on loopback)
 	cargo test --workspace --no-fail-fast
+
+test-schema: ## schemathesis against the OpenAPI document on the running dev server (60 s)
+	bash lambda/tests/schemathesis.sh 60
+
+test-extended: deps ## the long runs: more load, 10 min of schemathesis, long deploy-interruption trials
+	LOAD_OPS=200 cargo test -p todos --test load -- --nocapture
+	bash lambda/tests/schemathesis.sh 600
+	cargo test -p iac -- --ignored --nocapture
 
 test-client: ## client unit tests, production build, e2e in headless Chromium against the real API
 	cargo build -p todos --bin dev-server

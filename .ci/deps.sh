@@ -25,11 +25,12 @@ if ! [ -d lambda/tests/emulator/node_modules/dynalite ]; then
   echo "deps: installing dynalite"; npm ci --prefix lambda/tests/emulator --no-audit --no-fund --loglevel=error
 fi
 
-# AWS emulator (moto server) for the deploy crate's tests, in a venv under target/ (rebuildable).
-if ! command -v moto_server >/dev/null && ! [ -x target/tools/venv/bin/moto_server ]; then
-  echo "deps: installing moto[server]"
+# Python tools in a venv under target/ (rebuildable): moto server, the AWS emulator for the deploy
+# crate's tests, and schemathesis for schema-driven testing of the API.
+if ! [ -x target/tools/venv/bin/moto_server ] || ! [ -x target/tools/venv/bin/schemathesis ]; then
+  echo "deps: installing moto[server] and schemathesis"
   python3 -m venv target/tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv target/tools/venv; }
-  target/tools/venv/bin/pip install -q -r iac/tests/requirements.txt
+  target/tools/venv/bin/pip install -q -r iac/tests/requirements.txt -r lambda/tests/requirements.txt
 fi
 
 # The client's dependencies (Angular, Ionic, Node 22 from the npm registry, playwright-core).

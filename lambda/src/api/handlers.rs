@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet::URL_SAFE;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 use tracing::instrument;
 
@@ -119,14 +121,30 @@ pub async fn delete_todo(id: &str, store: &dyn TodoStore) -> Result<ApiResponse,
     Ok(ApiResponse::no_content())
 }
 
-/// Cursors are the last key of the previous page, made opaque so clients do not build their own.
+/// Cursors are the last key of the previous page in unpadded base64url, so clients treat them as
+/// opaque. Any well-formed cursor is accepted (a key that no todo has still marks a position in the
+/// order), so decoding is lenient about padding and trailing bits.
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Longest key a cursor may carry, in bytes (DynamoDB's hash key limit is 2048).
+const MAX_CURSOR_KEY_BYTES: usize = 1024;
+
 fn encode_cursor(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(key)
+    CURSOR.encode(key)
 }
 
 fn decode_cursor(cursor: &str) -> Option<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
-    String::from_utf8(bytes).ok().filter(|k| !k.is_empty() && k.len() <= 1024)
+    let bytes = CURSOR.decode(cursor).ok()?;
+    if bytes.is_empty() || bytes.len() > MAX_CURSOR_KEY_BYTES {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Length of `json` once written as a JSON string inside the Lambda response document.
@@ -160,6 +178,9 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)).as_deref(), Some(id));
         assert_eq!(decode_cursor("!!"), None);
         assert_eq!(decode_cursor(""), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode([0xff, 0xfe])), None);
+        assert_eq!(decode_cursor("0"), None, "one base64 character cannot encode a byte");
+        assert_eq!(decode_cursor(&"A".repeat(2000)), None, "too long");
+        assert!(decode_cursor("AB").is_some(), "any well-formed cursor is a position");
+        assert!(decode_cursor(&CURSOR.encode([0xff, 0xfe])).is_some());
     }
 }

@@ -1,9 +1,14 @@
 //! The embedded store for local development: todos in a redb file (crash-safe, each acknowledged write
 //! committed to disk before `put`/`delete` return), or in memory for throwaway runs.
+//!
+//! Reads are served from an in-memory copy of the table, loaded when the file is opened and updated
+//! after each commit, so listing never decodes from disk: the dev server's reads stay fast under load.
+//! The file is the source of truth; the copy holds what a laptop's todo list holds (megabytes).
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, TableDefinition};
@@ -18,6 +23,10 @@ const TODOS: TableDefinition<&str, &[u8]> = TableDefinition::new("todos");
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// The committed table, by id.
+    cache: Arc<RwLock<BTreeMap<String, Todo>>>,
+    /// Orders commit + cache update, so the copy applies writes in commit order.
+    writer: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -48,10 +57,23 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(|e| StoreError::unavailable("begin write", e))?;
         txn.open_table(TODOS).map_err(|e| StoreError::unavailable("create table", e))?;
         txn.commit().map_err(|e| StoreError::unavailable("commit", e))?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        let store = EmbeddedStore { db: Arc::new(db), cache: Arc::default(), writer: Arc::default() };
+        let mut all = BTreeMap::new();
+        let mut start: Option<String> = None;
+        loop {
+            let page = store.read_file(start.as_deref(), 10_000)?;
+            all.extend(page.todos.into_iter().map(|t| (t.id.clone(), t)));
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        *store.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner) = all;
+        Ok(store)
     }
 
-    fn list_blocking(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+    /// Reads a page from the file itself (at open).
+    fn read_file(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
         let txn = self.db.begin_read().map_err(|e| StoreError::unavailable("begin read", e))?;
         let table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
         let lower = start_after.map_or(Bound::Unbounded, Bound::Excluded);
@@ -71,16 +93,31 @@ impl EmbeddedStore {
         Ok(page)
     }
 
+    /// Commits `op` to the file, then applies `apply` to the in-memory copy, in commit order.
     fn write_blocking(
         &self,
         op: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<(), redb::StorageError>,
+        apply: impl FnOnce(&mut BTreeMap<String, Todo>),
     ) -> Result<(), StoreError> {
+        let _order = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let txn = self.db.begin_write().map_err(|e| StoreError::unavailable("begin write", e))?;
         {
             let mut table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
             op(&mut table).map_err(|e| StoreError::unavailable("write", e))?;
         }
-        txn.commit().map_err(|e| StoreError::unavailable("commit", e))
+        txn.commit().map_err(|e| StoreError::unavailable("commit", e))?;
+        apply(&mut self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner));
+        Ok(())
+    }
+
+    fn list_cached(&self, start_after: Option<&str>, limit: usize) -> Page {
+        let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lower = start_after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut range = cache.range::<str, _>((lower, Bound::Unbounded));
+        let todos: Vec<Todo> = range.by_ref().take(limit).map(|(_, t)| t.clone()).collect();
+        let more = range.next().is_some();
+        let last_key = if more { todos.last().map(|t| t.id.clone()) } else { None };
+        Page { todos, last_key }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -95,18 +132,35 @@ impl EmbeddedStore {
 #[async_trait]
 impl TodoStore for EmbeddedStore {
     async fn list(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
-        // Reads never wait for the disk's fsync and are quick: run them on the caller's thread.
-        self.list_blocking(start_after, limit)
+        // Served from memory: never waits for a commit's fsync.
+        Ok(self.list_cached(start_after, limit))
     }
 
     async fn put(&self, todo: &Todo) -> Result<(), StoreError> {
+        let todo = todo.clone();
+        let json = serde_json::to_vec(&todo).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id = todo.id.clone();
-        let json = serde_json::to_vec(todo).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.blocking(move |s| s.write_blocking(|t| t.insert(id.as_str(), json.as_slice()).map(drop))).await
+        self.blocking(move |s| {
+            s.write_blocking(
+                |t| t.insert(id.as_str(), json.as_slice()).map(drop),
+                |cache| {
+                    cache.insert(todo.id.clone(), todo);
+                },
+            )
+        })
+        .await
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.blocking(move |s| s.write_blocking(|t| t.remove(id.as_str()).map(drop))).await
+        self.blocking(move |s| {
+            s.write_blocking(
+                |t| t.remove(id.as_str()).map(drop),
+                |cache| {
+                    cache.remove(&id);
+                },
+            )
+        })
+        .await
     }
 }
