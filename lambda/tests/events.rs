@@ -315,3 +315,49 @@ async fn dynamodb_that_accepts_but_never_answers_yields_503_within_the_time_limi
     assert_unavailable_in_time(&app, "todos-prod-table").await;
     stall.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_todo_arrives_exactly_once_whatever_the_size_cap_and_limit() {
+    let (app, client, table) = dynamo_app().await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let id = support::new_id();
+        let desc = "w".repeat(10 + i * 7);
+        let r =
+            app.handle_payload(post(&json!({"id": id, "description": desc, "priority": "low"}).to_string()), "s").await;
+        assert_eq!(r.status_code, 204);
+        ids.push(id);
+    }
+    ids.sort();
+    for (cap, limit) in [(1_500, None), (1_500, Some("7")), (400, Some("3")), (100_000, Some("7")), (100_000, None)] {
+        let store = DynamoStore::new(client.clone(), table.clone());
+        let config =
+            ApiConfig { max_list_bytes: cap, request_deadline: Duration::from_secs(60), ..ApiConfig::default() };
+        let app = App::new(Arc::new(store), config);
+        let mut seen = Vec::new();
+        let mut query = json!({});
+        for round in 0.. {
+            assert!(round < 500, "listing does not end (cap {cap}, limit {limit:?})");
+            if let Some(l) = limit {
+                query["limit"] = json!(l);
+            }
+            let mut e = fixture("apigw-v2-get-todos.json");
+            e["queryStringParameters"] = query.clone();
+            let r = app.handle_payload(e, "cap").await;
+            assert_eq!(r.status_code, 200);
+            let text = body(&r);
+            assert!(serde_json::to_string(&text).unwrap().len() <= cap, "body over the cap {cap}");
+            let page: Vec<Value> = serde_json::from_str(&text).unwrap();
+            if let Some(l) = limit {
+                assert!(page.len() <= l.parse().unwrap());
+            }
+            seen.extend(page.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+            match header(&r, "x-next-cursor") {
+                Some(c) => query["cursor"] = json!(c),
+                None => break,
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ids, "cap {cap}, limit {limit:?}");
+    }
+}

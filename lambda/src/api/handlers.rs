@@ -40,8 +40,8 @@ pub async fn list_todos(
         Some(c) => Some(decode_cursor(c).ok_or(ApiError::BadRequest("cursor is not one this API issued"))?),
     };
 
-    let mut body = String::with_capacity(256);
-    body.push('[');
+    let mut body: Vec<u8> = Vec::with_capacity(4096);
+    body.push(b'[');
     let mut escaped_size = 2; // "[]"
     let mut count = 0usize;
     let mut next: Option<String> = None;
@@ -54,33 +54,37 @@ pub async fn list_todos(
             Ok(page) => page?,
             Err(_) => return Err(ApiError::Timeout),
         };
-        for todo in &page.todos {
-            let json = serde_json::to_string(todo).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let size = escaped_len(&json) + usize::from(count > 0);
+        for (i, todo) in page.todos.iter().enumerate() {
+            let mark = body.len();
+            if count > 0 {
+                body.push(b',');
+            }
+            serde_json::to_writer(&mut body, todo).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let size = escaped_len(&body[mark..]);
             if escaped_size + size > config.max_list_bytes {
-                next = start_after.clone();
+                body.truncate(mark);
+                next = match i {
+                    0 => start_after,
+                    _ => Some(page.todos[i - 1].id.clone()),
+                };
                 break 'pages;
             }
-            if count > 0 {
-                body.push(',');
-            }
-            body.push_str(&json);
             escaped_size += size;
             count += 1;
-            start_after = Some(todo.id.clone());
         }
         match page.last_key {
             None => break,
             Some(key) => {
-                start_after = Some(key);
                 if count >= limit || (count > 0 && started.elapsed() >= config.list_soft_deadline) {
-                    next = start_after.clone();
+                    next = Some(key);
                     break;
                 }
+                start_after = Some(key);
             }
         }
     }
-    body.push(']');
+    body.push(b']');
+    let body = String::from_utf8(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut response = ApiResponse::json(200, body);
     if let Some(key) = next {
         response.headers.push((NEXT_CURSOR_HEADER, encode_cursor(&key)));
@@ -148,10 +152,10 @@ fn decode_cursor(cursor: &str) -> Option<String> {
 }
 
 /// Length of `json` once written as a JSON string inside the Lambda response document.
-fn escaped_len(json: &str) -> usize {
+fn escaped_len(json: &[u8]) -> usize {
     json.len()
         + json
-            .bytes()
+            .iter()
             .map(|b| match b {
                 b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
                 0..=0x1f => 5,
@@ -168,7 +172,7 @@ mod tests {
     fn escaped_length_counts_json_string_escapes() {
         for s in [r#"{"a":"b\"c"}"#, "plain", "tab\tand\u{1}ctl", "é\\"] {
             let as_string = serde_json::to_string(s).unwrap();
-            assert_eq!(escaped_len(s) + 2, as_string.len(), "{s:?}");
+            assert_eq!(escaped_len(s.as_bytes()) + 2, as_string.len(), "{s:?}");
         }
     }
 
