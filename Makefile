@@ -22,14 +22,15 @@ export SCHEMATHESIS ?= $(CURDIR)/target/tools/venv/bin/schemathesis
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-dev: client/node_modules ## the API on the embedded store (127.0.0.1:$(PORT)) and the client (localhost:8100)
+dev: client/node_modules ## the API on the embedded store (127.0.0.1:3000) and the client (localhost:8100); Ctrl-C stops both
 	cargo build -p todos --bin dev-server
-	@echo "API    http://127.0.0.1:$(PORT)/v1/todos   (data: target/dev-data/todos.redb)"
+	@echo "API    http://127.0.0.1:3000/v1/todos   (data: target/dev-data/todos.redb)"
 	@echo "client http://localhost:8100                (Ctrl-C stops both)"
-	@./target/debug/dev-server --host 127.0.0.1 --port $(PORT) & api=$$!; \
-	  (cd client && exec npm start) & web=$$!; \
+	@# The client's config.json points at port 3000; PORT is unset for ng serve, which would read it.
+	@./target/debug/dev-server --host 127.0.0.1 --port 3000 & api=$$!; \
+	  (cd client && exec env -u PORT npm start) & web=$$!; \
 	  trap 'kill $$api $$web 2>/dev/null; wait $$api $$web 2>/dev/null; exit 0' INT TERM; \
-	  wait -n $$api $$web; kill $$api $$web 2>/dev/null; wait 2>/dev/null
+	  wait -n $$api $$web || true; kill $$api $$web 2>/dev/null; wait 2>/dev/null; exit 1
 
 dev-api: ## only the API, in the foreground, on 127.0.0.1:$(PORT) (make dev-api PORT=8080)
 	cargo run -p todos --bin dev-server -- --host 127.0.0.1 --port $(PORT)
