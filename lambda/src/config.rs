@@ -4,8 +4,8 @@
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A required environment variable is not set or is empty.
-    #[error("environment variable {0} must be set (the DynamoDB table to use)")]
-    Missing(&'static str),
+    #[error("environment variable {0} must be set ({1})")]
+    Missing(&'static str, &'static str),
 }
 
 /// What the Lambda needs to start.
@@ -13,6 +13,10 @@ pub enum ConfigError {
 pub struct LambdaConfig {
     /// The DynamoDB table, from `TABLE_NAME`.
     pub table_name: String,
+    /// The region, from `AWS_REGION` (Lambda always sets it).
+    pub region: Option<String>,
+    /// An endpoint override, from `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` (emulators).
+    pub endpoint_url: Option<String>,
 }
 
 impl LambdaConfig {
@@ -23,9 +27,12 @@ impl LambdaConfig {
 
     /// Reads the configuration through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let present = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let table_name =
-            lookup("TABLE_NAME").filter(|t| !t.trim().is_empty()).ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        Ok(LambdaConfig { table_name })
+            present("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME", "the DynamoDB table to use"))?;
+        let region = present("AWS_REGION").or_else(|| present("AWS_DEFAULT_REGION"));
+        let endpoint_url = present("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| present("AWS_ENDPOINT_URL"));
+        Ok(LambdaConfig { table_name, region, endpoint_url })
     }
 }
 
@@ -39,5 +46,19 @@ mod tests {
         assert!(err.to_string().contains("TABLE_NAME"));
         assert!(LambdaConfig::from_lookup(|_| Some("  ".into())).is_err());
         assert_eq!(LambdaConfig::from_lookup(|_| Some("todos".into())).unwrap().table_name, "todos");
+    }
+
+    #[test]
+    fn the_dynamodb_endpoint_override_wins_over_the_general_one() {
+        let env = |k: &str| match k {
+            "TABLE_NAME" => Some("t".to_owned()),
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ENDPOINT_URL" => Some("http://general".to_owned()),
+            "AWS_ENDPOINT_URL_DYNAMODB" => Some("http://dynamodb".to_owned()),
+            _ => None,
+        };
+        let c = LambdaConfig::from_lookup(env).unwrap();
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.endpoint_url.as_deref(), Some("http://dynamodb"));
     }
 }

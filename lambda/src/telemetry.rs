@@ -1,6 +1,8 @@
 //! Logging set-up: JSON lines in Lambda (CloudWatch), human-readable text locally.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,15 +13,31 @@ pub enum LogFormat {
     Text,
 }
 
-/// Installs the global subscriber. The level comes from `RUST_LOG` (default `info`).
+/// Installs the global subscriber, writing to stderr. The level comes from `RUST_LOG` (default
+/// `info`), in the `level` / `target=level,...` form (no regular expressions: they would double the
+/// binary's size).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         // Lambda adds its own timestamp to every line.
-        LogFormat::Json => {
-            builder.json().flatten_event(true).with_current_span(false).without_time().with_ansi(false).try_init()
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .without_time()
+                    .with_ansi(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+        LogFormat::Text => {
+            registry.with(tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr)).try_init()
         }
-        LogFormat::Text => builder.with_target(false).try_init(),
     };
 }

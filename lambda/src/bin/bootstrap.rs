@@ -12,8 +12,8 @@ use todos::{ApiConfig, App, DynamoStore};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init(LogFormat::Json);
     let config = LambdaConfig::from_env()?;
-    let sdk = todos::store::dynamodb_sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name);
+    let client = todos::store::lambda_client(&config);
+    let store = DynamoStore::new(client, config.table_name);
     let app = App::new(Arc::new(store), ApiConfig::default());
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let app = app.clone();

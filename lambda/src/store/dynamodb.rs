@@ -14,7 +14,43 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::{Page, StoreError, TodoStore};
+use crate::config::LambdaConfig;
 use crate::domain::{Priority, Todo};
+
+/// The DynamoDB client of the Lambda function, built from what Lambda puts in the environment:
+/// credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, the region and
+/// an optional endpoint from [`LambdaConfig`]. Unlike [`dynamodb_sdk_config`] it reads no profile files
+/// and links no SSO/STS/IMDS providers: a smaller binary and a quicker cold start.
+pub fn lambda_client(config: &LambdaConfig) -> Client {
+    let mut builder = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+        .timeout_config(timeouts())
+        .retry_config(retries());
+    if let Some(region) = &config.region {
+        builder = builder.region(aws_sdk_dynamodb::config::Region::new(region.clone()));
+    }
+    if let Some(url) = &config.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    Client::from_conf(builder.build())
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(900))
+        .operation_attempt_timeout(Duration::from_millis(900))
+        .operation_timeout(Duration::from_millis(2000))
+        .build()
+}
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(25))
+        .with_max_backoff(Duration::from_millis(250))
+}
 
 /// Loads the AWS SDK configuration from the environment; see [`sdk_config_loader`].
 pub async fn dynamodb_sdk_config() -> SdkConfig {
@@ -24,21 +60,7 @@ pub async fn dynamodb_sdk_config() -> SdkConfig {
 /// The SDK configuration loader with timeouts and retries sized for a 3 s Lambda: a dead or stalled
 /// endpoint fails one call within about 2 s, leaving time to answer 503. Tests add an endpoint to it.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_millis(500))
-                .read_timeout(Duration::from_millis(900))
-                .operation_attempt_timeout(Duration::from_millis(900))
-                .operation_timeout(Duration::from_millis(2000))
-                .build(),
-        )
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(25))
-                .with_max_backoff(Duration::from_millis(250)),
-        )
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
 }
 
 /// A [`TodoStore`] on a DynamoDB table.
