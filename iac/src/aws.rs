@@ -120,6 +120,7 @@ impl Aws {
             .map(|r| r.to_string())
             .ok_or_else(|| IacError::NoRegion { config: std::path::PathBuf::from("iac/stacks/<stack>.toml") })?;
         validate_region(&region)?;
+        check_credentials(sdk).await?;
         let calls = CallCounter::default();
         let sts =
             aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build());
@@ -222,6 +223,19 @@ where
     R: std::fmt::Debug,
 {
     classify(resource, action, ErrorMeta::of(&err))
+}
+
+/// Fails with [`IacError::NoCredentials`] when the credential chain finds nothing, before any call is
+/// made: otherwise the first call's dispatch failure would read like a network or region problem.
+async fn check_credentials(sdk: &SdkConfig) -> Result<(), IacError> {
+    use aws_sdk_sts::config::ProvideCredentials as _;
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(IacError::NoCredentials { message: "no credential provider is configured".to_owned() });
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(IacError::NoCredentials { message: e.to_string() }),
+    }
 }
 
 /// The pure part of [`aws_error`].

@@ -6,7 +6,10 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // The SDK's credential chain logs each provider it tries at WARN; the error we print says it.
+            "warn,aws_config=error".into()
+        }))
         .init();
     let cli = iac::cli::Cli::parse();
     match iac::cli::run(cli).await.map_err(anyhow::Error::from) {
