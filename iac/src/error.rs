@@ -67,6 +67,19 @@ pub enum IacError {
         /// Their ids.
         ids: String,
     },
+    /// Another `up` of the same stack created the same uniquely-owned resource at the same time and
+    /// won; this run removed its own copy and stopped so that only one run builds the rest.
+    #[error(
+        "{resource}: another `up` of this stack is running and created it first ({winner}); this run deleted its own copy ({ours}) and stopped. Run `up` again once the other one has finished"
+    )]
+    ConcurrentUp {
+        /// The resource, e.g. `http api todos-dev-api`.
+        resource: String,
+        /// The id that is kept.
+        winner: String,
+        /// The id this run created and deleted.
+        ours: String,
+    },
     /// Any other AWS error on a named resource.
     #[error("{resource}: {action} failed: {message}")]
     Aws {

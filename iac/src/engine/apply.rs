@@ -145,6 +145,10 @@ async fn schedule(
                         done.insert(id);
                     }
                     Ok((id, label, _, _, Err(e))) => {
+                        if matches!(e, IacError::ConcurrentUp { .. }) {
+                            // Another run owns the stack's API: start nothing more, let it finish.
+                            opts.stop.raise();
+                        }
                         opts.progress.report(Progress::Failed { id: id.clone(), label, error: e.to_string() });
                         failed.push((id.clone(), e));
                         broken.insert(id);
@@ -216,7 +220,20 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
         Ok(Start::Job(
             action,
             Box::pin(async move {
-                let after = desired.apply(&aws, observed.as_ref(), &change).await?;
+                // Resources inside an API or function that did not exist at plan time were not read
+                // then; another `up` of the stack may have created them since (it adopted our new
+                // API). Read before creating, so such a concurrent run is joined, not duplicated.
+                if action == Action::Create
+                    && desired.container().is_some()
+                    && let Some(adopted) = adopt_live(&aws, &desired).await?
+                {
+                    let outputs = adopted.outputs();
+                    return Ok((outputs, Action::Unchanged));
+                }
+                let after = match desired.apply(&aws, observed.as_ref(), &change).await {
+                    Err(e) if action == Action::Create => adopt_after_failed_create(&aws, &desired, e).await?,
+                    other => other?,
+                };
                 let Some(after) = after else {
                     return Err(IacError::Aws {
                         resource: label,
@@ -230,6 +247,43 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
     })
     .await;
     finish(scheduled)
+}
+
+/// A create failed. When that is because the resource now exists and is ours — a concurrent `up`
+/// of the same stack created it (`ResourceInUseException`, `EntityAlreadyExists`,
+/// `ResourceConflictException`, ...) — adopt it: re-diff against what is live and apply the
+/// difference, exactly as the next `up` would. Anything else keeps the original error. (Not for
+/// the HTTP API, whose names are not unique: see `http_api::converge_after_create`.)
+async fn adopt_after_failed_create(
+    aws: &Aws,
+    desired: &crate::resources::Resource,
+    error: IacError,
+) -> Result<Option<crate::resources::Observed>, IacError> {
+    if matches!(desired, crate::resources::Resource::HttpApi(_)) || matches!(error, IacError::ConcurrentUp { .. }) {
+        return Err(error);
+    }
+    tracing::info!(resource = %desired.label(), "create failed ({error}); checking whether another run created it");
+    match adopt_live(aws, desired).await {
+        Ok(Some(live)) => Ok(Some(live)),
+        _ => Err(error),
+    }
+}
+
+/// When `desired` now exists and is ours: brings it in line (an update, or nothing) and returns it.
+async fn adopt_live(
+    aws: &Aws,
+    desired: &crate::resources::Resource,
+) -> Result<Option<crate::resources::Observed>, IacError> {
+    let Some(live) = desired.read(aws).await? else { return Ok(None) };
+    let step = super::plan::step_for(String::new(), desired.clone(), Some(live.clone()));
+    if step.foreign {
+        return Ok(None);
+    }
+    match step.change.action {
+        Action::Unchanged => Ok(Some(live)),
+        Action::Update => desired.apply(aws, Some(&live), &step.change).await,
+        _ => Ok(None),
+    }
 }
 
 /// What `destroy` did.

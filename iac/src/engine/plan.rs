@@ -10,7 +10,7 @@ use super::graph::Graph;
 use super::{Action, Change, NodeId, Outputs, carries_tags, tags_display};
 use crate::aws::Aws;
 use crate::error::IacError;
-use crate::resources::{Observed, Ownership, Resource, route};
+use crate::resources::{Observed, Ownership, Resource, integration, route};
 
 /// What the plan does to one resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,10 +111,13 @@ impl Plan {
         for s in &self.steps {
             let (kind, name) = match &s.desired {
                 Some(r) => (r.kind().to_owned(), r.name()),
-                None => s
-                    .label
-                    .split_once(' ')
-                    .map_or((s.label.clone(), String::new()), |(k, n)| (k.to_owned(), n.to_owned())),
+                None => match s.label.strip_prefix("http api ") {
+                    Some(rest) => ("http api".to_owned(), rest.to_owned()),
+                    None => s
+                        .label
+                        .split_once(' ')
+                        .map_or((s.label.clone(), String::new()), |(k, n)| (k.to_owned(), n.to_owned())),
+                },
             };
             let _ =
                 writeln!(out, "  {} {:<10} {:<11} {}", s.change.action.marker(), s.change.action.verb(), kind, name);
@@ -178,10 +181,70 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
     }
     let mut ordered: Vec<Step> = graph.nodes.iter().filter_map(|n| steps.remove(&n.id)).collect();
     if let Some(Observed::HttpApi(api)) = ordered.iter().find(|s| s.id == "http-api").and_then(|s| s.observed.clone()) {
+        // Newer copies of our API (a concurrent `up` killed while converging): deleted, with
+        // everything inside them, by `up` (last) and by `destroy`.
+        for id in &api.duplicates {
+            ordered.push(Step {
+                id: format!("http-api:duplicate:{id}"),
+                label: format!("http api {} (duplicate {id})", api.name),
+                desired: None,
+                observed: Some(Observed::HttpApi(crate::resources::http_api::HttpApiState {
+                    id: id.clone(),
+                    endpoint: String::new(),
+                    cors: None,
+                    duplicates: Vec::new(),
+                    ..api.clone()
+                })),
+                change: Change::delete(),
+                foreign: false,
+            });
+        }
         let declared: Vec<String> =
             ordered.iter().filter_map(|s| s.id.strip_prefix("route:").map(str::to_owned)).collect();
-        for live in route::list(aws, &api.id).await? {
-            if !declared.contains(&live.route_key) {
+        let kept_routes: HashMap<String, String> = ordered
+            .iter()
+            .filter_map(|s| match &s.observed {
+                Some(Observed::Route(r)) if s.desired.is_some() => Some((r.route_key.clone(), r.id.clone())),
+                _ => None,
+            })
+            .collect();
+        let kept_route = |key: &str| kept_routes.get(key).cloned();
+        let live_routes = route::list(aws, &api.id).await?;
+        // Integrations no route points at, other than ours: left by two runs building the same
+        // new API at once (one joins the other's work since; this removes what is left). One still
+        // targeted is kept until the routes are retargeted, so nothing is deleted from under a route.
+        let kept_integration = ordered.iter().find(|s| s.id == "integration").and_then(|s| match &s.observed {
+            Some(Observed::Integration(i)) => Some(i.id.clone()),
+            _ => None,
+        });
+        if let Some(kept) = &kept_integration {
+            for i in integration::list(aws, &api.id).await? {
+                let target = format!("integrations/{}", i.id);
+                if i.id != *kept && !live_routes.iter().any(|r| r.target.as_deref() == Some(target.as_str())) {
+                    ordered.push(Step {
+                        id: format!("integration:duplicate:{}", i.id),
+                        label: format!("integration {} (duplicate)", i.id),
+                        desired: None,
+                        observed: Some(Observed::Integration(i)),
+                        change: Change::delete(),
+                        foreign: false,
+                    });
+                }
+            }
+        }
+        for live in live_routes {
+            let duplicate =
+                declared.contains(&live.route_key) && kept_route(&live.route_key).is_some_and(|kept| kept != live.id);
+            if duplicate {
+                ordered.push(Step {
+                    id: format!("route:{}:duplicate:{}", live.route_key, live.id),
+                    label: format!("route {} (duplicate {})", live.route_key, live.id),
+                    desired: None,
+                    observed: Some(Observed::Route(live)),
+                    change: Change::delete(),
+                    foreign: false,
+                });
+            } else if !declared.contains(&live.route_key) {
                 ordered.push(Step {
                     id: format!("route:{}", live.route_key),
                     label: format!("route {}", live.route_key),

@@ -1,5 +1,19 @@
 //! The HTTP API and its CORS configuration (taken from the `todos` crate's contract). HTTP API names
-//! are not unique in AWS, so ours is found by name *and* tags, and a second one is never created.
+//! are not unique in AWS, so ours is found by name *and* tags.
+//!
+//! Two `up`s of the same stack started at once both see no API and both create one. There is no
+//! AWS-side compare-and-set for "create if no API with this name exists", and a lock would need
+//! storage of its own (the stack's table is itself a resource of the stack) plus stale-lock
+//! breaking after a crash. Instead the creators *converge* ([`converge_after_create`]): after
+//! `CreateApi` each one waits [`SETTLE`] (longer than the 1 s granularity of `CreatedDate`), lists
+//! the APIs with our name and tags, and the oldest by (`CreatedDate`, `ApiId`) wins. Every creator
+//! picks the same winner: an API that a creator's listing cannot see yet was created after that
+//! listing, i.e. more than 1 s after the creator's own API, so it has a strictly later
+//! `CreatedDate` and cannot be the oldest. The creator of the winner carries on; every other
+//! creator deletes the API *it* created (never another's) and stops with
+//! [`IacError::ConcurrentUp`] before building anything inside an API, so routes, integrations and
+//! stages are only ever built by one run. A duplicate left by a creator killed inside that window
+//! is found by [`read`] (which always answers the oldest) and deleted by the next `up` or `destroy`.
 
 use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
 
@@ -116,7 +130,13 @@ pub struct HttpApiState {
     pub cors: Option<CorsSpec>,
     /// Tags.
     pub tags: Tags,
+    /// Ids of other APIs with our name and tags, newer than this one: duplicates to delete.
+    pub duplicates: Vec<String>,
 }
+
+/// How long a creator waits after `CreateApi` before checking for a concurrent creator: more than
+/// the 1 s granularity of `CreatedDate` (see the module documentation).
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(1100);
 
 impl HttpApi {
     fn label(&self) -> String {
@@ -148,13 +168,13 @@ pub fn diff(desired: &HttpApi, observed: Option<&HttpApiState>) -> Change {
     d.finish()
 }
 
-/// Finds our API: same name and our tags. Look-alikes without our tags are ignored (never adopted,
-/// never deleted); two tagged ones are an error rather than a guess.
-pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, IacError> {
+/// Every API with our name and our tags, oldest first by (`CreatedDate`, `ApiId`). Look-alikes
+/// without our tags are ignored (never adopted, never deleted).
+async fn list_ours(aws: &Aws, desired: &HttpApi) -> Result<Vec<HttpApiState>, IacError> {
     let label = desired.label();
     let mut found = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    for _page in 0..1000 {
         let out = aws
             .apigw
             .get_apis()
@@ -166,13 +186,18 @@ pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, 
             let tags: Tags =
                 api.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
             if api.name() == Some(desired.name.as_str()) && carries_tags(&tags, &desired.tags) {
-                found.push(HttpApiState {
-                    id: api.api_id().unwrap_or_default().to_owned(),
-                    name: desired.name.clone(),
-                    endpoint: api.api_endpoint().unwrap_or_default().to_owned(),
-                    cors: api.cors_configuration().map(CorsSpec::from_live),
-                    tags,
-                });
+                let created = api.created_date().map(|d| (d.secs(), d.subsec_nanos())).unwrap_or((i64::MAX, 0));
+                found.push((
+                    created,
+                    HttpApiState {
+                        id: api.api_id().unwrap_or_default().to_owned(),
+                        name: desired.name.clone(),
+                        endpoint: api.api_endpoint().unwrap_or_default().to_owned(),
+                        cors: api.cors_configuration().map(CorsSpec::from_live),
+                        tags,
+                        duplicates: Vec::new(),
+                    },
+                ));
             }
         }
         match out.next_token() {
@@ -180,14 +205,37 @@ pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, 
             _ => break,
         }
     }
-    if found.len() > 1 {
-        return Err(IacError::Ambiguous {
-            resource: label,
-            count: found.len(),
-            ids: found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
-        });
+    found.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
+    Ok(found.into_iter().map(|(_, s)| s).collect())
+}
+
+/// Finds our API: same name and our tags. When several exist (a concurrent `up`, or one killed
+/// while converging), the oldest is ours and the others are listed as its `duplicates`.
+pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, IacError> {
+    let mut found = list_ours(aws, desired).await?.into_iter();
+    Ok(found.next().map(|first| HttpApiState { duplicates: found.map(|d| d.id).collect(), ..first }))
+}
+
+/// After creating `ours`: waits [`SETTLE`], then keeps it only if it is the oldest API with our
+/// name and tags; otherwise deletes it and stops with [`IacError::ConcurrentUp`].
+pub async fn converge_after_create(aws: &Aws, desired: &HttpApi, ours: &str) -> Result<(), IacError> {
+    tokio::time::sleep(SETTLE).await;
+    let all = list_ours(aws, desired).await?;
+    match all.first() {
+        Some(winner) if winner.id != ours => {
+            let mine = HttpApiState {
+                id: ours.to_owned(),
+                name: desired.name.clone(),
+                endpoint: String::new(),
+                cors: None,
+                tags: desired.tags.clone(),
+                duplicates: Vec::new(),
+            };
+            delete(aws, &mine).await?;
+            Err(IacError::ConcurrentUp { resource: desired.label(), winner: winner.id.clone(), ours: ours.to_owned() })
+        }
+        _ => Ok(()),
     }
-    Ok(found.pop())
 }
 
 /// Creates the API (tags in the same call, so a crash never leaves an untagged one) or updates CORS/tags.
@@ -199,7 +247,8 @@ pub async fn apply(
 ) -> Result<(), IacError> {
     let label = desired.label();
     let Some(live) = observed else {
-        aws.apigw
+        let created = aws
+            .apigw
             .create_api()
             .name(&desired.name)
             .protocol_type(ProtocolType::Http)
@@ -208,7 +257,7 @@ pub async fn apply(
             .send()
             .await
             .map_err(|e| aws_error(&label, "CreateApi", e))?;
-        return Ok(());
+        return converge_after_create(aws, desired, created.api_id().unwrap_or_default()).await;
     };
     if change.properties.iter().any(|p| p.name.starts_with("cors.")) {
         aws.apigw
@@ -267,6 +316,7 @@ mod tests {
             endpoint: "https://abc123.execute-api.us-east-1.amazonaws.com".into(),
             cors: Some(desired(vec![]).cors),
             tags: tags(),
+            duplicates: vec![],
         }
     }
 

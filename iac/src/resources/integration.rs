@@ -65,15 +65,14 @@ pub fn diff(desired: &Integration, observed: Option<&IntegrationState>) -> Chang
     d.finish()
 }
 
-/// Reads our integration: the one whose URI is our function, else the API's only integration.
-pub async fn read(aws: &Aws, desired: &Integration) -> Result<Option<IntegrationState>, IacError> {
-    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
+/// Every integration of an API (first page: an API of this stack has one).
+pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<IntegrationState>, IacError> {
     let out = match aws.apigw.get_integrations().api_id(api_id).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(None),
+        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(Vec::new()),
         Err(e) => return Err(aws_error(LABEL, "GetIntegrations", e)),
     };
-    let items: Vec<IntegrationState> = out
+    Ok(out
         .items()
         .iter()
         .map(|i| IntegrationState {
@@ -85,7 +84,13 @@ pub async fn read(aws: &Aws, desired: &Integration) -> Result<Option<Integration
             payload_format_version: i.payload_format_version().unwrap_or_default().to_owned(),
             timeout_ms: i.timeout_in_millis().unwrap_or(30000),
         })
-        .collect();
+        .collect())
+}
+
+/// Reads our integration: the one whose URI is our function, else the API's only integration.
+pub async fn read(aws: &Aws, desired: &Integration) -> Result<Option<IntegrationState>, IacError> {
+    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
+    let items = list(aws, api_id).await?;
     let ours = items.iter().find(|i| Some(i.uri.as_str()) == desired.function_arn.value()).cloned();
     Ok(ours.or_else(|| if items.len() == 1 { items.into_iter().next() } else { None }))
 }

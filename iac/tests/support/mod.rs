@@ -1,0 +1,481 @@
+//! Shared harness of the CLI-level reliability tests (`deploy_crash.rs`, `security.rs`): a moto
+//! server per test binary (same scheme as `moto.rs`: loopback, free port, reset between tests), a
+//! throw-away workspace so `up` never writes into the repository, the real `iac` binary run as a
+//! child process against moto, and SDK checks of what exists.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use iac::aws::Aws;
+
+pub(crate) const STACK: &str = "dev";
+pub(crate) const TABLE: &str = "todos-dev";
+pub(crate) const ROLE: &str = "todos-dev-api-role";
+pub(crate) const POLICY: &str = "todos-dev-table-access";
+pub(crate) const FUNCTION: &str = "todos-dev-api";
+pub(crate) const LOG_GROUP: &str = "/aws/lambda/todos-dev-api";
+pub(crate) const API: &str = "todos-dev-api";
+pub(crate) const SID: &str = "todos-dev-apigw-invoke";
+pub(crate) const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+pub(crate) struct Moto {
+    pub(crate) port: u16,
+    _child: Child,
+}
+
+/// Starts moto once for this test binary; it dies with us (its shell kills it by PID on stdin EOF).
+pub(crate) fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("\"{bin}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; read _; kill $pid"))
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("moto_server could not be started: `pip install 'moto[server]'` or set MOTO_SERVER");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while http(port, "GET", "/moto-api/").is_none() {
+            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Moto { port, _child: child }
+    })
+}
+
+fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/").then_some(out)
+}
+
+/// One test at a time on a freshly reset moto.
+pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(http(moto().port, "POST", "/moto-api/reset").is_some(), "moto reset failed");
+    guard
+}
+
+pub(crate) fn endpoint() -> String {
+    format!("http://127.0.0.1:{}", moto().port)
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+pub(crate) async fn aws() -> Aws {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    Aws::from_sdk_config(&sdk).await.unwrap()
+}
+
+/// A stored (uncompressed) zip holding one file `bootstrap`.
+pub(crate) fn zip_with(content: &[u8]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let name = b"bootstrap";
+    let (crc, len) = (crc32(content), content.len() as u32);
+    let mut common = Vec::new();
+    for v in [20u16, 0, 0, 0, 0x21] {
+        common.extend(v.to_le_bytes());
+    }
+    common.extend(crc.to_le_bytes());
+    common.extend(len.to_le_bytes());
+    common.extend(len.to_le_bytes());
+    common.extend((name.len() as u16).to_le_bytes());
+    common.extend(0u16.to_le_bytes());
+    let mut z = Vec::new();
+    z.extend(0x0403_4b50u32.to_le_bytes());
+    z.extend(&common);
+    z.extend(name);
+    z.extend(content);
+    let cd_offset = z.len() as u32;
+    let mut cd = Vec::new();
+    cd.extend(0x0201_4b50u32.to_le_bytes());
+    cd.extend(0x0314u16.to_le_bytes());
+    cd.extend(&common);
+    for v in [0u16, 0, 0] {
+        cd.extend(v.to_le_bytes());
+    }
+    cd.extend((0o100755u32 << 16).to_le_bytes());
+    cd.extend(0u32.to_le_bytes());
+    cd.extend(name);
+    z.extend(&cd);
+    z.extend(0x0605_4b50u32.to_le_bytes());
+    z.extend([0u8; 4]);
+    z.extend(1u16.to_le_bytes());
+    z.extend(1u16.to_le_bytes());
+    z.extend((cd.len() as u32).to_le_bytes());
+    z.extend(cd_offset.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    z
+}
+
+/// A throw-away workspace: a `Cargo.toml` with `[workspace]` and an `iac/` directory make
+/// `workspace_root()` stop here, so outputs go to `<tmp>/.stacks/dev/outputs.json` and the stack
+/// config is the default one; the package is `<tmp>/bootstrap.zip`.
+pub(crate) struct Workspace {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub(crate) fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("iac/stacks")).unwrap();
+        std::fs::write(dir.path().join("bootstrap.zip"), zip_with(b"#!/bin/sh\necho reliability\n")).unwrap();
+        // Empty AWS config and credentials files: nothing of the developer's setup leaks in.
+        std::fs::write(dir.path().join("no-aws-config"), "").unwrap();
+        std::fs::write(dir.path().join("no-aws-credentials"), "").unwrap();
+        Workspace { dir }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn outputs(&self) -> PathBuf {
+        self.root().join(".stacks").join(STACK).join("outputs.json")
+    }
+
+    /// The `iac` binary for `verb` (`up`, `destroy`, `preview`), pointed at moto with dummy creds.
+    pub(crate) fn command(&self, verb: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_iac"));
+        c.arg(verb).args(["--stack", STACK]);
+        match verb {
+            "up" => {
+                c.args(["--yes", "--zip"]).arg(self.root().join("bootstrap.zip"));
+            }
+            "destroy" => {
+                c.arg("--yes");
+            }
+            "preview" => {
+                c.arg("--zip").arg(self.root().join("bootstrap.zip"));
+            }
+            _ => {}
+        }
+        c.current_dir(self.root())
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.root().join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.root().join("no-aws-credentials"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `verb` to completion (bounded: 120 s).
+    pub(crate) fn run(&self, verb: &str) -> Output {
+        let mut child = self.command(verb).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn iac");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return child.wait_with_output().unwrap();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!("iac {verb} did not finish in 120 s:\n{}", text(&out));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Runs `verb` and asserts it succeeded.
+    pub(crate) fn run_ok(&self, verb: &str) -> String {
+        let out = self.run(verb);
+        assert!(out.status.success(), "iac {verb} failed:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+pub(crate) fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A progress line that reports a finished change (`[  0.1s] created   table todos-dev (0.0s)`).
+pub(crate) fn is_finished_line(line: &str) -> bool {
+    let Some((_, rest)) = line.split_once("] ") else { return false };
+    ["created ", "updated ", "replaced ", "deleted ", "unchanged "].iter().any(|w| rest.starts_with(w))
+}
+
+/// A progress line that reports a started change.
+pub(crate) fn is_started_line(line: &str) -> bool {
+    let Some((_, rest)) = line.split_once("] ") else { return false };
+    ["creating ", "updating ", "replacing ", "deleting "].iter().any(|w| rest.starts_with(w))
+}
+
+/// Where a killed run was when the SIGKILL went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Killed {
+    /// Killed after this many finished changes (and `started` started ones) were printed.
+    At { finished: usize, started: usize },
+    /// The run finished by itself before the kill point.
+    Completed { finished: usize, success: bool },
+}
+
+/// Spawns `verb` and SIGKILLs it once `finished` changes were reported (for 0: once the first
+/// change has started), or after `delay` if given — whichever rule applies comes first. Bounded: 60 s.
+pub(crate) fn kill_during(ws: &Workspace, verb: &str, finished: Option<usize>, delay: Option<Duration>) -> Killed {
+    let mut child = ws.command(verb).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn iac");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(60);
+    let (mut done, mut started) = (0usize, 0usize);
+    let result = loop {
+        let now = Instant::now();
+        assert!(now < deadline, "iac {verb} neither reached the kill point nor finished in 60 s");
+        if delay.is_some_and(|d| now - t0 >= d) {
+            break None;
+        }
+        match rx.recv_timeout(Duration::from_millis(2)) {
+            Ok(line) => {
+                if is_finished_line(&line) {
+                    done += 1;
+                } else if is_started_line(&line) {
+                    started += 1;
+                }
+                if let Some(k) = finished
+                    && ((k == 0 && started > 0) || (k > 0 && done >= k))
+                {
+                    break None;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().unwrap();
+                break Some(Killed::Completed { finished: done, success: status.success() });
+            }
+        }
+    };
+    let killed = match result {
+        Some(k) => k,
+        None => {
+            // SIGKILL (std's kill sends SIGKILL on Unix): no destructor, no Ctrl-C handler runs.
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            if status.success() {
+                Killed::Completed { finished: done, success: true }
+            } else {
+                Killed::At { finished: done, started }
+            }
+        }
+    };
+    let _ = reader.join();
+    killed
+}
+
+/// Seeded xorshift64*: reproducible "random" kill delays; the seed is printed by the tests.
+pub(crate) struct XorShift(pub u64);
+
+impl XorShift {
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+pub(crate) fn seed() -> u64 {
+    std::env::var("IAC_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    })
+}
+
+fn has_our_tags(tags: Option<&std::collections::HashMap<String, String>>) -> bool {
+    tags.is_some_and(|t| {
+        t.get("stack").map(String::as_str) == Some(STACK)
+            && t.get("managed-by").map(String::as_str) == Some("todos-iac")
+            && t.get("project").map(String::as_str) == Some("todos")
+    })
+}
+
+/// Every API named like ours: (tagged as ours, untagged look-alikes).
+pub(crate) async fn apis(aws: &Aws) -> (Vec<aws_sdk_apigatewayv2::types::Api>, Vec<aws_sdk_apigatewayv2::types::Api>) {
+    let out = aws.apigw.get_apis().send().await.unwrap();
+    out.items().iter().filter(|a| a.name() == Some(API)).cloned().partition(|a| has_our_tags(a.tags()))
+}
+
+/// Creates an untagged API with our name (never ours: must survive everything). Returns its id.
+pub(crate) async fn create_look_alike(aws: &Aws) -> String {
+    let out = aws
+        .apigw
+        .create_api()
+        .name(API)
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .unwrap();
+    out.api_id().unwrap().to_owned()
+}
+
+/// Counts of what exists, for messages.
+pub(crate) async fn census(aws: &Aws) -> BTreeMap<&'static str, usize> {
+    let (ours, _) = apis(aws).await;
+    let mut c = BTreeMap::new();
+    c.insert("apis", ours.len());
+    c.insert("tables", aws.dynamodb.list_tables().send().await.unwrap().table_names().len());
+    c.insert("functions", aws.lambda.list_functions().send().await.unwrap().functions().len());
+    c.insert(
+        "roles",
+        aws.iam
+            .list_roles()
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .iter()
+            .filter(|r| r.role_name().starts_with("todos-"))
+            .count(),
+    );
+    c.insert(
+        "log groups",
+        aws.logs
+            .describe_log_groups()
+            .log_group_name_prefix("/aws/lambda/todos-")
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .len(),
+    );
+    c
+}
+
+/// Exactly one of each resource of the stack, wired together, and the look-alike untouched.
+pub(crate) async fn assert_exactly_one_of_each(aws: &Aws, look_alike: Option<&str>, ctx: &str) {
+    let census = census(aws).await;
+    assert_eq!(aws.dynamodb.list_tables().send().await.unwrap().table_names(), [TABLE], "{ctx}: tables {census:?}");
+    let table_arn = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
+    let table_arn = table_arn.table().unwrap().table_arn().unwrap().to_owned();
+
+    let roles: Vec<String> = aws
+        .iam
+        .list_roles()
+        .send()
+        .await
+        .unwrap()
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_owned())
+        .filter(|n| n.starts_with("todos-"))
+        .collect();
+    assert_eq!(roles, [ROLE], "{ctx}: roles");
+    let inline = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
+    assert_eq!(inline.policy_names(), [POLICY], "{ctx}: exactly one inline policy");
+    let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
+    let attached: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+    assert_eq!(attached, [BASIC], "{ctx}: exactly the basic execution policy attached");
+
+    let lg = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/todos-").send().await.unwrap();
+    let lg: Vec<&str> = lg.log_groups().iter().filter_map(|g| g.log_group_name()).collect();
+    assert_eq!(lg, [LOG_GROUP], "{ctx}: log groups");
+
+    let fns = aws.lambda.list_functions().send().await.unwrap();
+    let fns: Vec<&str> = fns.functions().iter().filter_map(|f| f.function_name()).collect();
+    assert_eq!(fns, [FUNCTION], "{ctx}: functions");
+    let f = aws.lambda.get_function_configuration().function_name(FUNCTION).send().await.unwrap();
+    assert_eq!(
+        f.environment().and_then(|e| e.variables()).map(|v| v[&"TABLE_NAME".to_owned()].clone()),
+        Some(TABLE.into())
+    );
+
+    let (ours, look_alikes) = apis(aws).await;
+    assert_eq!(ours.len(), 1, "{ctx}: exactly one HTTP API with our name and tags: {:?}", ours);
+    if let Some(id) = look_alike {
+        assert_eq!(look_alikes.iter().filter_map(|a| a.api_id()).collect::<Vec<_>>(), [id], "{ctx}: look-alike");
+    }
+    let api_id = ours[0].api_id().unwrap();
+    let ints = aws.apigw.get_integrations().api_id(api_id).send().await.unwrap();
+    assert_eq!(ints.items().len(), 1, "{ctx}: integrations");
+    let int = &ints.items()[0];
+    assert_eq!(int.integration_uri(), f.function_arn(), "{ctx}: integration targets the function");
+    let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
+    let mut keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+    keys.sort();
+    let mut want: Vec<String> = todos::routes::ROUTES.iter().map(|r| r.key()).collect();
+    want.sort();
+    assert_eq!(keys, want, "{ctx}: exactly the three routes");
+    let target = format!("integrations/{}", int.integration_id().unwrap());
+    assert!(routes.items().iter().all(|r| r.target() == Some(target.as_str())), "{ctx}: routes target the integration");
+    let stages = aws.apigw.get_stages().api_id(api_id).send().await.unwrap();
+    assert_eq!(stages.items().iter().filter_map(|s| s.stage_name()).collect::<Vec<_>>(), ["v1"], "{ctx}: stages");
+
+    let pol = aws.lambda.get_policy().function_name(FUNCTION).send().await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(pol.policy().unwrap()).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{ctx}: one permission statement: {doc}");
+    assert_eq!(statements[0]["Sid"], SID);
+    let source = iac::resources::permission::parse_statement(pol.policy().unwrap(), FUNCTION, SID).unwrap().source_arn;
+    assert_eq!(
+        source,
+        Some(format!("arn:aws:execute-api:us-east-1:{}:{api_id}/*/*/*", aws.account)),
+        "{ctx}: the permission names the surviving API"
+    );
+    let _ = table_arn;
+}
+
+/// Nothing of the stack remains (and the look-alike does).
+pub(crate) async fn assert_nothing_left(aws: &Aws, look_alike: Option<&str>, ctx: &str) {
+    let census = census(aws).await;
+    assert!(census.values().all(|n| *n == 0), "{ctx}: left behind: {census:?}");
+    assert!(aws.iam.get_role().role_name(ROLE).send().await.is_err(), "{ctx}: role left behind");
+    if let Some(id) = look_alike {
+        let (_, look_alikes) = apis(aws).await;
+        assert_eq!(look_alikes.iter().filter_map(|a| a.api_id()).collect::<Vec<_>>(), [id], "{ctx}: look-alike");
+    }
+}
