@@ -45,7 +45,12 @@ impl App {
 
     /// Handles one Lambda invocation payload. Anything that is not an API Gateway v2 event gets a 400
     /// response rather than an invocation error, so a stray test event never crashes the function.
-    pub async fn handle_payload(&self, payload: Value, request_id: &str) -> ApiGatewayV2httpResponse {
+    pub async fn handle_payload(&self, mut payload: Value, request_id: &str) -> ApiGatewayV2httpResponse {
+        // A query parameter given as an empty list (`{"limit": []}`; API Gateway never sends one) has no
+        // value: drop it, because `QueryMap::iter` (query_map 0.7) indexes the first value and panics.
+        if let Some(Value::Object(query)) = payload.get_mut("queryStringParameters") {
+            query.retain(|_, v| !matches!(v, Value::Array(values) if values.is_empty()));
+        }
         match serde_json::from_value::<ApiGatewayV2httpRequest>(payload) {
             Ok(event) => self.handle_event(event, request_id).await,
             Err(_) => {
