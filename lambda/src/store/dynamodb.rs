@@ -24,6 +24,7 @@ use crate::domain::{Priority, Todo};
 pub fn lambda_client(config: &LambdaConfig) -> Client {
     let mut builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client())
         .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts())
         .retry_config(retries());
@@ -34,6 +35,14 @@ pub fn lambda_client(config: &LambdaConfig) -> Client {
         builder = builder.endpoint_url(url);
     }
     Client::from_conf(builder.build())
+}
+
+/// HTTPS for the SDK: hyper + rustls with the `ring` provider (the SDK's default, aws-lc, adds about
+/// 0.6 MB to the Lambda binary). Certificates are verified against the system's trust store, as with
+/// the SDK's default client.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -60,7 +69,10 @@ pub async fn dynamodb_sdk_config() -> SdkConfig {
 /// The SDK configuration loader with timeouts and retries sized for a 3 s Lambda: a dead or stalled
 /// endpoint fails one call within about 2 s, leaving time to answer 503. Tests add an endpoint to it.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .timeout_config(timeouts())
+        .retry_config(retries())
 }
 
 /// A [`TodoStore`] on a DynamoDB table.

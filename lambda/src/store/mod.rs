@@ -7,7 +7,7 @@
 mod dynamodb;
 mod embedded;
 
-pub use dynamodb::{DynamoStore, dynamodb_sdk_config, lambda_client, sdk_config_loader};
+pub use dynamodb::{DynamoStore, dynamodb_sdk_config, https_client, lambda_client, sdk_config_loader};
 pub use embedded::EmbeddedStore;
 
 use async_trait::async_trait;
