@@ -57,6 +57,7 @@ test-extended: deps ## the long runs: more load, 10 min of schemathesis, long de
 	LOAD_OPS=200 cargo test -p todos --test load -- --nocapture
 	bash lambda/tests/schemathesis.sh 600
 	cargo test -p iac -- --ignored --nocapture
+	bash lambda/fuzz/run.sh 300
 
 test-client: ## client unit tests, production build, e2e in headless Chromium against the real API
 	cargo build -p todos --bin dev-server
@@ -92,3 +93,6 @@ down: destroy ## alias of destroy
 
 outputs: ## the stack's outputs (API URL)
 	$(IAC) outputs $(IAC_FLAGS)
+
+bench: ## the benchmark table (writes bench/RESULTS.md)
+	python3 bench/run.py

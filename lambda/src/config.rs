@@ -17,6 +17,8 @@ pub struct LambdaConfig {
     pub region: Option<String>,
     /// An endpoint override, from `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` (emulators).
     pub endpoint_url: Option<String>,
+    /// Whether `SSL_CERT_FILE` names a trust store to use instead of the embedded AWS roots.
+    pub ssl_cert_file: bool,
 }
 
 impl LambdaConfig {
@@ -32,7 +34,8 @@ impl LambdaConfig {
             present("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME", "the DynamoDB table to use"))?;
         let region = present("AWS_REGION").or_else(|| present("AWS_DEFAULT_REGION"));
         let endpoint_url = present("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| present("AWS_ENDPOINT_URL"));
-        Ok(LambdaConfig { table_name, region, endpoint_url })
+        let ssl_cert_file = present("SSL_CERT_FILE").is_some();
+        Ok(LambdaConfig { table_name, region, endpoint_url, ssl_cert_file })
     }
 }
 

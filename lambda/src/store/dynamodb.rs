@@ -10,6 +10,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_http_client::tls::TrustStore;
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
@@ -24,7 +25,7 @@ use crate::domain::{Priority, Todo};
 pub fn lambda_client(config: &LambdaConfig) -> Client {
     let mut builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(lambda_https_client(config))
         .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts())
         .retry_config(retries());
@@ -41,8 +42,32 @@ pub fn lambda_client(config: &LambdaConfig) -> Client {
 /// 0.6 MB to the Lambda binary). Certificates are verified against the system's trust store, as with
 /// the SDK's default client.
 pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    https_client_trusting(TrustStore::default())
+}
+
+/// The roots AWS service endpoints chain to: Amazon Root CA 1-4 (Amazon Trust Services) and Starfield
+/// Services Root G2, which cross-signs them. Embedded: reading and parsing the system's whole CA store at
+/// start-up was about 90 % of the Lambda's init instructions (see bench/RESULTS.md).
+const AWS_ROOTS_PEM: &[u8] = include_bytes!("../../certs/amazon-trust-services.pem");
+
+/// The Lambda's HTTPS client: as [`https_client`], but trusting only [`AWS_ROOTS_PEM`] (verification
+/// stays on). Where `SSL_CERT_FILE` names a trust store (a TLS-intercepting proxy, the arm64 test's own
+/// CA) the system store is used instead, so the override keeps working as it does for other programs.
+fn lambda_https_client(config: &LambdaConfig) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    if config.ssl_cert_file {
+        return https_client();
+    }
+    https_client_trusting(TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS_PEM))
+}
+
+fn https_client_trusting(trust: TrustStore) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, TlsContext, rustls_provider::CryptoMode};
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(tls) => builder.tls_context(tls).build_https(),
+        // Cannot happen with a fixed trust store; fall back to the SDK's own defaults (system roots).
+        Err(_) => builder.build_https(),
+    }
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -177,5 +202,18 @@ impl TodoStore for DynamoStore {
             .await
             .map_err(|e| StoreError::unavailable("delete item", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_aws_roots_form_a_valid_trust_store() {
+        let pem = std::str::from_utf8(AWS_ROOTS_PEM).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5, "Amazon Root CA 1-4 and Starfield G2");
+        let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS_PEM);
+        assert!(aws_smithy_http_client::tls::TlsContext::builder().with_trust_store(trust).build().is_ok());
     }
 }

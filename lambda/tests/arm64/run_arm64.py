@@ -536,6 +536,15 @@ def run(r: Results, work: str) -> None:
         run_tls(r, work, api, bootstrap, db_port, proxy)
     finally:
         api.close()
+
+    # Without SSL_CERT_FILE the function trusts only the embedded AWS roots: the test CA is refused.
+    print("  ..    third instance: TLS with a certificate outside the AWS roots", flush=True)
+    api = RuntimeApi()
+    api.start()
+    try:
+        run_tls_untrusted(r, work, api, bootstrap, proxy)
+    finally:
+        api.close()
         proxy.close()
 
 
@@ -720,6 +729,22 @@ def run_tls(r: Results, work: str, api: RuntimeApi, bootstrap: str, db_port: int
         raise
     if r.failed:
         print(f"--- bootstrap (TLS) log (last lines) ---\n{tail(log_path)}\n---", flush=True)
+
+
+def run_tls_untrusted(r: Results, work: str, api: RuntimeApi, bootstrap: str, proxy: TlsProxy) -> None:
+    env = function_env(work, api, bootstrap, f"https://127.0.0.1:{proxy.port}")
+    env.pop("SSL_CERT_FILE", None)
+    log_path = os.path.join(work, "bootstrap-untrusted.log")
+    proc = start([QEMU, "-L", SYSROOT, bootstrap], env, log_path)
+    if not api.wait_polls(1, START_TIMEOUT_S, proc):
+        raise Abort(f"untrusted-TLS instance did not ask for an event within {START_TIMEOUT_S} s")
+    todo = {"id": str(uuid.uuid4()), "description": "must not be stored", "priority": "low"}
+    t = time.monotonic()
+    _, (kind, doc, raw, _) = api.invoke(apigw_event("POST", "POST /todos", "/todos", json.dumps(todo)), proc)
+    took = time.monotonic() - t
+    r.check(f"untrusted certificate: POST /todos -> 503 ({took * 1000:.0f} ms)",
+            kind == "response" and isinstance(doc, dict) and doc.get("statusCode") == 503, f"{kind}: {raw[:300]!r}")
+    r.check("untrusted certificate: nothing written", scan_items(proxy.upstream) == [])
 
 
 def main() -> int:
