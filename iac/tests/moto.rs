@@ -11,11 +11,7 @@
 #![allow(clippy::await_holding_lock)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use iac::aws::Aws;
 use iac::config::StackConfig;
@@ -26,115 +22,9 @@ use iac::resources::function::Code;
 use iac::stack::{Names, StackSpec};
 use iac::{IacError, ops};
 
-struct Moto {
-    port: u16,
-    _child: Child,
-}
+mod support;
 
-/// Starts moto once for this test binary. The server runs under a tiny shell that kills it (by its
-/// PID) as soon as our end of its stdin closes, i.e. when this process exits, however it exits.
-fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("\"{bin}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; read _; kill $pid"))
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect(
-                "moto_server could not be started: install it with `pip install 'moto[server]'` or set MOTO_SERVER",
-            );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http(port, "GET", "/moto-api/").is_none() {
-            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Moto { port, _child: child }
-    })
-}
-
-fn http(port: u16, method: &str, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/").then_some(out)
-}
-
-/// One test at a time on a freshly reset moto.
-fn exclusive() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let m = moto();
-    assert!(http(m.port, "POST", "/moto-api/reset").is_some(), "moto reset failed");
-    guard
-}
-
-async fn aws() -> Aws {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(format!("http://127.0.0.1:{}", moto().port))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    Aws::from_sdk_config(&sdk).await.unwrap()
-}
-
-/// A stored (uncompressed) zip holding one file `bootstrap`: deterministic bytes, no zip crate.
-fn zip_with(content: &[u8]) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
-    }
-    let name = b"bootstrap";
-    let (crc, len) = (crc32(content), content.len() as u32);
-    let mut z = Vec::new();
-    let mut common = Vec::new();
-    common.extend(20u16.to_le_bytes()); // version needed
-    common.extend(0u16.to_le_bytes()); // flags
-    common.extend(0u16.to_le_bytes()); // stored
-    common.extend(0u16.to_le_bytes()); // time
-    common.extend(0x21u16.to_le_bytes()); // date 1980-01-01
-    common.extend(crc.to_le_bytes());
-    common.extend(len.to_le_bytes());
-    common.extend(len.to_le_bytes());
-    common.extend((name.len() as u16).to_le_bytes());
-    common.extend(0u16.to_le_bytes()); // extra
-    z.extend(0x0403_4b50u32.to_le_bytes());
-    z.extend(&common);
-    z.extend(name);
-    z.extend(content);
-    let cd_offset = z.len() as u32;
-    let mut cd = Vec::new();
-    cd.extend(0x0201_4b50u32.to_le_bytes());
-    cd.extend(0x0314u16.to_le_bytes()); // made by unix
-    cd.extend(&common);
-    cd.extend(0u16.to_le_bytes()); // comment
-    cd.extend(0u16.to_le_bytes()); // disk
-    cd.extend(0u16.to_le_bytes()); // internal attrs
-    cd.extend((0o100755u32 << 16).to_le_bytes()); // external attrs: executable
-    cd.extend(0u32.to_le_bytes()); // local header offset
-    cd.extend(name);
-    z.extend(&cd);
-    z.extend(0x0605_4b50u32.to_le_bytes());
-    z.extend([0u8; 4]);
-    z.extend(1u16.to_le_bytes());
-    z.extend(1u16.to_le_bytes());
-    z.extend((cd.len() as u32).to_le_bytes());
-    z.extend(cd_offset.to_le_bytes());
-    z.extend(0u16.to_le_bytes());
-    z
-}
+use support::{aws, exclusive, http, moto, zip_with};
 
 fn spec(aws: &Aws, config: StackConfig, code: &[u8]) -> StackSpec {
     StackSpec {

@@ -4,9 +4,8 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
@@ -233,44 +232,7 @@ async fn large_lists_page_with_limit_and_cursor_over_http() {
 
 // ---- the real binary: shutdown and crash --------------------------------------------------------
 
-struct Binary {
-    child: Child,
-    port: u16,
-}
-
-impl Binary {
-    fn start(data: &std::path::Path) -> Binary {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Binary { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("dev-server did not start listening");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1/todos", self.port)
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::DevServerProcess as Binary;
 
 async fn http(method: Method, url: &str, body: String) -> (StatusCode, Bytes) {
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
@@ -287,7 +249,7 @@ async fn acknowledged_writes_survive_sigterm_and_kill_9() {
     let first = a_todo();
     let second = a_todo();
 
-    let mut server = Binary::start(&data);
+    let mut server = Binary::start(&data, support::free_port());
     assert_eq!(http(Method::POST, &server.url(), first.to_string()).await.0, StatusCode::NO_CONTENT);
     // Graceful stop (what Ctrl-C does): exits 0.
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
@@ -295,13 +257,13 @@ async fn acknowledged_writes_survive_sigterm_and_kill_9() {
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "dev-server exited with {exit:?} on SIGTERM");
 
-    let mut server = Binary::start(&data);
+    let mut server = Binary::start(&data, support::free_port());
     assert_eq!(http(Method::POST, &server.url(), second.to_string()).await.0, StatusCode::NO_CONTENT);
     // A crash right after the 204: the write must already be on disk.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
-    let server = Binary::start(&data);
+    let server = Binary::start(&data, support::free_port());
     let (status, body) = http(Method::GET, &server.url(), String::new()).await;
     assert_eq!(status, StatusCode::OK);
     let mut got: Vec<Value> = serde_json::from_slice(&body).unwrap();

@@ -5,8 +5,9 @@
 //!
 //! Bounded: `LOAD_OPS` operations per connection (default 12; `make test-extended` raises it).
 
+mod support;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,45 +26,7 @@ fn ops_per_connection() -> usize {
     std::env::var("LOAD_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(12)
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(data: &std::path::Path, port: u16) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("dev-server did not start");
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::DevServerProcess as Server;
 
 /// What the clients know about one id: the last acknowledged state, and a write whose answer never
 /// came (the server died), which may or may not have landed.
@@ -215,7 +178,7 @@ fn verify(ledger: &Ledger, stored: &HashMap<String, String>) -> usize {
 async fn concurrent_mixed_load_loses_no_acknowledged_write_even_across_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("load.redb");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = support::free_port();
     let ops = ops_per_connection();
 
     // Phase 1: steady load, no faults: zero errors, exact final state.

@@ -1,5 +1,5 @@
-//! Shared harness of the CLI-level reliability tests (`deploy_crash.rs`, `security.rs`): a moto
-//! server per test binary (same scheme as `moto.rs`: loopback, free port, reset between tests), a
+//! Shared harness of the moto-backed tests (`moto.rs`, `deploy_crash.rs`, `security.rs`): a moto
+//! server per test binary (loopback, free port, reset between tests), a
 //! throw-away workspace so `up` never writes into the repository, the real `iac` binary run as a
 //! child process against moto, and SDK checks of what exists.
 
@@ -53,7 +53,7 @@ pub(crate) fn moto() -> &'static Moto {
     })
 }
 
-fn http(port: u16, method: &str, path: &str) -> Option<String> {
+pub(crate) fn http(port: u16, method: &str, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;

@@ -156,3 +156,56 @@ pub async fn raw_items(
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// The real `dev-server` binary on a loopback port with its file store at `data`; killed on drop.
+pub struct DevServerProcess {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl DevServerProcess {
+    /// Starts the binary and waits (up to 10 s) until it accepts connections.
+    pub fn start(data: &std::path::Path, port: u16) -> DevServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return DevServerProcess { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("dev-server did not start listening on {port}");
+    }
+
+    /// `http://127.0.0.1:PORT/v1/todos`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1/todos", self.port)
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for DevServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
