@@ -68,9 +68,11 @@ test-client: ## client unit tests, production build, e2e in headless Chromium ag
 test-arm64: build ## the shipped arm64 bootstrap, under qemu, against a fake Runtime API and dynalite
 	bash lambda/tests/arm64/run.sh
 
-lint: ## clippy (warnings are errors) and rustfmt
+lint: ## clippy (warnings are errors), rustfmt, actionlint on the GitHub workflows
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all --check
+	@if [ -x target/tools/venv/bin/actionlint ]; then target/tools/venv/bin/actionlint .github/workflows/*.yml && echo "actionlint: ok"; \
+	  else echo "actionlint not installed (make deps)"; fi
 
 build: ## target/lambda/bootstrap.zip: the arm64 Lambda (installs the cross toolchain on first use)
 	@# No unwind tables: panic = "abort" means nothing unwinds, and they are 0.15 MB of the zip.

