@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{Page, StoreError, TodoStore};
 use crate::domain::Todo;
@@ -57,40 +57,8 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(|e| StoreError::unavailable("begin write", e))?;
         txn.open_table(TODOS).map_err(|e| StoreError::unavailable("create table", e))?;
         txn.commit().map_err(|e| StoreError::unavailable("commit", e))?;
-        let store = EmbeddedStore { db: Arc::new(db), cache: Arc::default(), writer: Arc::default() };
-        let mut all = BTreeMap::new();
-        let mut start: Option<String> = None;
-        loop {
-            let page = store.read_file(start.as_deref(), 10_000)?;
-            all.extend(page.todos.into_iter().map(|t| (t.id.clone(), t)));
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        *store.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner) = all;
-        Ok(store)
-    }
-
-    /// Reads a page from the file itself (at open).
-    fn read_file(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| StoreError::unavailable("begin read", e))?;
-        let table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
-        let lower = start_after.map_or(Bound::Unbounded, Bound::Excluded);
-        let range = table.range::<&str>((lower, Bound::Unbounded)).map_err(|e| StoreError::unavailable("scan", e))?;
-        let mut page = Page::default();
-        for entry in range {
-            let (key, value) = entry.map_err(|e| StoreError::unavailable("scan", e))?;
-            if page.todos.len() == limit {
-                // Only now do we know that more follow.
-                page.last_key = page.todos.last().map(|t| t.id.clone());
-                break;
-            }
-            let todo: Todo = serde_json::from_slice(value.value())
-                .map_err(|e| StoreError::Corrupt(format!("item {}: {e}", key.value())))?;
-            page.todos.push(todo);
-        }
-        Ok(page)
+        let all = load_file(&db)?;
+        Ok(EmbeddedStore { db: Arc::new(db), cache: Arc::new(RwLock::new(all)), writer: Arc::default() })
     }
 
     /// Commits `op` to the file, then applies `apply` to the in-memory copy, in commit order.
@@ -127,6 +95,20 @@ impl EmbeddedStore {
         let this = self.clone();
         tokio::task::spawn_blocking(move || f(this)).await.map_err(|e| StoreError::unavailable("store task", e))?
     }
+}
+
+/// Every todo in the file, by id: the in-memory copy's starting point.
+fn load_file(db: &Database) -> Result<BTreeMap<String, Todo>, StoreError> {
+    let txn = db.begin_read().map_err(|e| StoreError::unavailable("begin read", e))?;
+    let table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
+    let mut all = BTreeMap::new();
+    for entry in table.iter().map_err(|e| StoreError::unavailable("scan", e))? {
+        let (key, value) = entry.map_err(|e| StoreError::unavailable("scan", e))?;
+        let todo: Todo = serde_json::from_slice(value.value())
+            .map_err(|e| StoreError::Corrupt(format!("item {}: {e}", key.value())))?;
+        all.insert(todo.id.clone(), todo);
+    }
+    Ok(all)
 }
 
 #[async_trait]

@@ -65,36 +65,31 @@ impl Drop for Dynalite {
     }
 }
 
-/// A DynamoDB client for `endpoint` with the production timeouts and retries, dummy credentials and a
-/// fixed region (nothing is read from the environment). For the tests of those timeouts.
-pub async fn production_client(endpoint: &str) -> Client {
-    let sdk = todos::store::sdk_config_loader()
+/// The production SDK settings pointed at `endpoint`, with dummy credentials and a fixed region
+/// (nothing is read from the environment).
+fn emulator_loader(endpoint: &str) -> aws_config::ConfigLoader {
+    todos::store::sdk_config_loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    Client::new(&sdk)
+}
+
+/// A DynamoDB client for `endpoint` with the production timeouts and retries. For the tests of those
+/// timeouts.
+pub async fn production_client(endpoint: &str) -> Client {
+    Client::new(&emulator_loader(endpoint).load().await)
 }
 
 /// Like [`production_client`] but with generous timeouts: dynalite is one Node process, and on a
 /// loaded 2-core machine it can take longer than the production per-attempt timeout (DynamoDB does
 /// not), which would turn a correct store into a flaky test.
 pub async fn client(endpoint: &str) -> Client {
-    let sdk = todos::store::sdk_config_loader()
-        .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(std::time::Duration::from_secs(20))
-                .operation_timeout(std::time::Duration::from_secs(60))
-                .read_timeout(std::time::Duration::from_secs(20))
-                .build(),
-        )
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    Client::new(&sdk)
+    let relaxed = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(20))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .read_timeout(std::time::Duration::from_secs(20))
+        .build();
+    Client::new(&emulator_loader(endpoint).timeout_config(relaxed).load().await)
 }
 
 /// A table name no other test uses.
