@@ -102,6 +102,12 @@ fn match_template<'p>(template: &'static str, path: &'p str) -> Option<Vec<(&'st
     }
 }
 
+/// The route path under a stage: `/v1/todos` → `/todos` for stage `v1`; `None` when the path is not
+/// under that stage as a whole segment (`/v10/todos`, `/todos`).
+pub fn strip_stage<'p>(path: &'p str, stage: &str) -> Option<&'p str> {
+    path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)).filter(|rest| rest.starts_with('/'))
+}
+
 /// Header that carries the cursor of the next page of `GET /todos`, when there is one.
 pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 

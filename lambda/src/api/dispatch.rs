@@ -48,7 +48,7 @@ fn strip_stage<'p>(path: &'p str, stage: Option<&str>) -> &'p str {
     let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default") else {
         return path;
     };
-    path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)).filter(|rest| rest.starts_with('/')).unwrap_or(path)
+    routes::strip_stage(path, stage).unwrap_or(path)
 }
 
 #[cfg(test)]

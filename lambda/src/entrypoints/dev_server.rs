@@ -114,8 +114,7 @@ impl DevServer {
         origin: Option<&str>,
     ) -> Response<Full<Bytes>> {
         let path = parts.uri.path();
-        let stage_prefix = format!("/{}", self.stage);
-        let Some(route_path) = path.strip_prefix(&stage_prefix).filter(|p| p.starts_with('/')) else {
+        let Some(route_path) = routes::strip_stage(path, &self.stage) else {
             return json_response(StatusCode::NOT_FOUND, r#"{"message":"not found"}"#.into());
         };
         if parts.method == Method::OPTIONS {
