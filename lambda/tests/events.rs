@@ -361,3 +361,42 @@ async fn every_todo_arrives_exactly_once_whatever_the_size_cap_and_limit() {
         assert_eq!(seen, ids, "cap {cap}, limit {limit:?}");
     }
 }
+
+/// The cap holds to the byte: a cap equal to the size of the first k todos as the response document
+/// holds them (a JSON string, quotes and escapes included) returns exactly those k; one byte less, k - 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_size_cap_is_exact_to_the_byte() {
+    let (app, client, table) = dynamo_app().await;
+    for i in 0..12 {
+        // Quotes, backslashes and a control character: each escapes to more bytes than it takes.
+        let desc = format!("{}\"q\\\u{1}{}", "e".repeat(i * 13), i);
+        let todo = json!({"id": support::new_id(), "description": desc, "priority": "high"});
+        assert_eq!(app.handle_payload(post(&todo.to_string()), "s").await.status_code, 204);
+    }
+    let all: Vec<Value> =
+        serde_json::from_str(&body(&app.handle_payload(fixture("apigw-v2-get-todos.json"), "a").await)).unwrap();
+    assert_eq!(all.len(), 12);
+    let document_size = |k: usize| serde_json::to_string(&serde_json::to_string(&all[..k]).unwrap()).unwrap().len();
+    for k in 1..all.len() {
+        let mut cases = vec![(document_size(k), k)];
+        if k > 1 {
+            cases.push((document_size(k) - 1, k - 1));
+        }
+        for (cap, expected) in cases {
+            let store = DynamoStore::new(client.clone(), table.clone());
+            let config =
+                ApiConfig { max_list_bytes: cap, request_deadline: Duration::from_secs(60), ..ApiConfig::default() };
+            let r = App::new(Arc::new(store), config).handle_payload(fixture("apigw-v2-get-todos.json"), "c").await;
+            assert_eq!(r.status_code, 200);
+            let page: Vec<Value> = serde_json::from_str(&body(&r)).unwrap();
+            assert_eq!(page, all[..expected], "cap {cap}");
+            assert!(header(&r, "x-next-cursor").is_some(), "cap {cap}: the rest must follow by cursor");
+        }
+    }
+    // A cap below the first todo is a misconfiguration: a 500, never an empty list that hides the rest.
+    let config = ApiConfig { max_list_bytes: document_size(1) - 1, ..ApiConfig::default() };
+    let r = App::new(Arc::new(DynamoStore::new(client, table)), config)
+        .handle_payload(fixture("apigw-v2-get-todos.json"), "m")
+        .await;
+    assert_eq!((r.status_code, body(&r)), (500, r#"{"message":"internal error"}"#.to_owned()));
+}

@@ -16,8 +16,8 @@ use std::time::Duration;
 pub struct ApiConfig {
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
-    /// Largest `GET /todos` body, measured as it will be once escaped into the Lambda response
-    /// document (Lambda caps that document at 6 MB); the rest of the list follows through the cursor.
+    /// Largest `GET /todos` body, measured as the JSON string (quotes included) it becomes in the Lambda
+    /// response document (Lambda caps that document at 6 MB); the rest of the list follows through the cursor.
     pub max_list_bytes: usize,
     /// Largest `limit` a client may ask for.
     pub max_page_limit: usize,
