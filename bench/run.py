@@ -61,10 +61,6 @@ MB = 1_000_000
 
 REGION = "us-east-1"
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_SESSION_TOKEN": "bench-token"}
-# The five roots Amazon's endpoints chain to (Amazon Trust Services); for the "what if" trust-store figure.
-AMAZON_ROOTS = [f"/etc/ssl/certs/Amazon_Root_CA_{i}.pem" for i in range(1, 5)] + [
-    "/etc/ssl/certs/Starfield_Services_Root_Certificate_Authority_-_G2.pem"
-]
 
 
 def log(msg: str) -> None:
@@ -349,35 +345,27 @@ def section_init() -> None:
     R.note(s, "init = total(N=1) − per-event (the brief's definition): it includes the first request's one-time "
               f"costs (first connection to DynamoDB, lazy set-up), here {first_req:,} instructions for bootstrap; the "
               "N=0 run (exec → first `next` fails → exit) excludes them.")
-    # What-if: the same binary trusting only the five Amazon Trust Services roots (rustls-native-certs reads
-    # SSL_CERT_FILE instead of the system store): the effect of the proposed trust store, without a rebuild.
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as f:
-        for p in AMAZON_ROOTS:
-            with open(p, "rb") as c:
-                f.write(c.read())
-        roots_pem = f.name
-    try:
-        amz = run_lambda(BOOTSTRAP, [GET_EVENT], 0, callgrind=True, extra_env={"SSL_CERT_FILE": roots_pem})["ir"]
-        amz_init = amz + first_req
-        R.add(s, "init instructions, bootstrap, CA store = 5 Amazon roots (SSL_CERT_FILE)", f"{amz_init:,}",
-              "≤ 8× floor", f"{amz_init / fl['init']:.1f}× floor", "what-if")
-        runs = 15
-        walls_f = init_walls(FLOOR, runs)
-        walls_b = init_walls(BOOTSTRAP, runs)
-        walls_a = init_walls(BOOTSTRAP, runs, {"SSL_CERT_FILE": roots_pem})
-    finally:
-        os.unlink(roots_pem)
+    # What-if: the same binary with SSL_CERT_FILE naming the system bundle, which switches it from the five
+    # embedded Amazon Trust Services roots to rustls-native-certs: what the embedded roots save at init.
+    system_bundle = "/etc/ssl/certs/ca-certificates.crt"
+    sys_env = {"SSL_CERT_FILE": system_bundle}
+    sys_init = run_lambda(BOOTSTRAP, [GET_EVENT], 0, callgrind=True, extra_env=sys_env)["ir"] + first_req
+    R.add(s, f"init instructions, bootstrap, trust store = system bundle (SSL_CERT_FILE={system_bundle})",
+          f"{sys_init:,}", "≤ 8× floor", f"{sys_init / fl['init']:.1f}× floor", "what-if")
+    runs = 15
+    walls_f = init_walls(FLOOR, runs)
+    walls_b = init_walls(BOOTSTRAP, runs)
+    walls_a = init_walls(BOOTSTRAP, runs, sys_env)
     R.add(s, "init wall ms (exec → first next), floor, min/med/max", mmm(walls_f, "{:.2f}"), "", "1.0×")
     R.add(s, "init wall ms, bootstrap, min/med/max", mmm(walls_b, "{:.2f}"), "",
           f"{statistics.median(walls_b) / statistics.median(walls_f):.1f}× floor (median)")
-    R.add(s, "init wall ms, bootstrap, 5 Amazon roots only", mmm(walls_a, "{:.2f}"), "",
+    R.add(s, "init wall ms, bootstrap, system bundle", mmm(walls_a, "{:.2f}"), "",
           f"{statistics.median(walls_a) / statistics.median(walls_f):.1f}× floor (median)", "what-if")
     R.note(s, f"{runs} runs each, x86_64 release builds, fake Runtime API on loopback; wall time includes fork/exec "
               "from Python. The DynamoDB client is built with the real SDK config from the environment.")
-    R.note(s, "Where TLS set-up lands: the SDK's hyper client (aws-smithy-http-client, built by "
-              "todos::store::https_client) builds its connector, and so "
-              "loads the system CA certificates through rustls-native-certs, in `validate_base_client_config`, i.e. "
-              "inside `Client::from_conf` — during init, not on the first request (see strace below).")
+    R.note(s, "Trust store: the bootstrap's HTTPS client (todos::store::https_client) trusts the five Amazon Trust "
+              "Services roots compiled into the binary (lambda/certs), parsed while the DynamoDB client is built "
+              "(init); setting SSL_CERT_FILE switches it to rustls-native-certs and that file (the what-if rows).")
     R.note(s, strace_tls_order())
 
 
@@ -397,15 +385,10 @@ def strace_tls_order() -> str:
     finally:
         rt.close()
         ddb.close()
-    certs = [i for i, l in enumerate(lines) if "/etc/ssl" in l or "ca-certificates" in l]
-    runtime = [i for i, l in enumerate(lines) if "connect(" in l and f"htons({rt.port})" in l]
-    if not certs:
-        return "strace: the bootstrap opened no CA file before exiting (unexpected)."
-    first_rt = runtime[0] if runtime else None
-    opened = len(certs)
-    where = "before" if first_rt is not None and certs[-1] < first_rt else "after"
-    return (f"strace (run with no event): {opened} opens under /etc/ssl, all {where} the first connect to the "
-            "Runtime API — the CA store is read at client construction (init).")
+    certs = [l for l in lines if "/etc/ssl" in l or "ca-certificates" in l]
+    if certs:
+        return f"strace (run with no event): {len(certs)} opens under /etc/ssl (unexpected: the roots are embedded)."
+    return "strace (run with no event): no CA file opened; the trust roots come from the binary."
 
 
 BOOT_CG: dict = {}

@@ -79,7 +79,7 @@ impl Server {
     }
 
     async fn stored(&self) -> Vec<todos::Todo> {
-        self.store.list(None, usize::MAX).await.unwrap().todos
+        self.store.list(None, usize::MAX).await.unwrap().todos.into_iter().map(Arc::unwrap_or_clone).collect()
     }
 }
 

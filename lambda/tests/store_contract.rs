@@ -25,7 +25,7 @@ async fn list_all(store: &dyn TodoStore, page_size: usize) -> (Vec<Todo>, usize)
         let Page { todos, last_key } = store.list(start.as_deref(), page_size).await.expect("list");
         pages += 1;
         assert!(todos.len() <= page_size, "page larger than asked for");
-        all.extend(todos);
+        all.extend(todos.into_iter().map(Arc::unwrap_or_clone));
         match last_key {
             Some(k) => start = Some(k),
             None => break,

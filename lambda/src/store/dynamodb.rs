@@ -2,6 +2,7 @@
 //! (string attributes `Id`, `Description`, `Priority`, `DueDate`, where `DueDate: ""` means none).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -165,7 +166,7 @@ impl TodoStore for DynamoStore {
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, Item>(item)
-                    .map(Item::into_todo)
+                    .map(|item| Arc::new(item.into_todo()))
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -24,7 +24,7 @@ const TODOS: TableDefinition<&str, &[u8]> = TableDefinition::new("todos");
 pub struct EmbeddedStore {
     db: Arc<Database>,
     /// The committed table, by id.
-    cache: Arc<RwLock<BTreeMap<String, Todo>>>,
+    cache: Arc<RwLock<BTreeMap<String, Arc<Todo>>>>,
     /// Orders commit + cache update, so the copy applies writes in commit order.
     writer: Arc<Mutex<()>>,
 }
@@ -65,7 +65,7 @@ impl EmbeddedStore {
     fn write_blocking(
         &self,
         op: impl FnOnce(&mut redb::Table<'_, &str, &[u8]>) -> Result<(), redb::StorageError>,
-        apply: impl FnOnce(&mut BTreeMap<String, Todo>),
+        apply: impl FnOnce(&mut BTreeMap<String, Arc<Todo>>),
     ) -> Result<(), StoreError> {
         let _order = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let txn = self.db.begin_write().map_err(|e| StoreError::unavailable("begin write", e))?;
@@ -82,7 +82,7 @@ impl EmbeddedStore {
         let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let lower = start_after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut range = cache.range::<str, _>((lower, Bound::Unbounded));
-        let todos: Vec<Todo> = range.by_ref().take(limit).map(|(_, t)| t.clone()).collect();
+        let todos: Vec<Arc<Todo>> = range.by_ref().take(limit).map(|(_, t)| Arc::clone(t)).collect();
         let more = range.next().is_some();
         let last_key = if more { todos.last().map(|t| t.id.clone()) } else { None };
         Page { todos, last_key }
@@ -98,7 +98,7 @@ impl EmbeddedStore {
 }
 
 /// Every todo in the file, by id: the in-memory copy's starting point.
-fn load_file(db: &Database) -> Result<BTreeMap<String, Todo>, StoreError> {
+fn load_file(db: &Database) -> Result<BTreeMap<String, Arc<Todo>>, StoreError> {
     let txn = db.begin_read().map_err(|e| StoreError::unavailable("begin read", e))?;
     let table = txn.open_table(TODOS).map_err(|e| StoreError::unavailable("open table", e))?;
     let mut all = BTreeMap::new();
@@ -106,7 +106,7 @@ fn load_file(db: &Database) -> Result<BTreeMap<String, Todo>, StoreError> {
         let (key, value) = entry.map_err(|e| StoreError::unavailable("scan", e))?;
         let todo: Todo = serde_json::from_slice(value.value())
             .map_err(|e| StoreError::Corrupt(format!("item {}: {e}", key.value())))?;
-        all.insert(todo.id.clone(), todo);
+        all.insert(todo.id.clone(), Arc::new(todo));
     }
     Ok(all)
 }
@@ -126,7 +126,7 @@ impl TodoStore for EmbeddedStore {
             s.write_blocking(
                 |t| t.insert(id.as_str(), json.as_slice()).map(drop),
                 |cache| {
-                    cache.insert(todo.id.clone(), todo);
+                    cache.insert(todo.id.clone(), Arc::new(todo));
                 },
             )
         })

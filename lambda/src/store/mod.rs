@@ -10,6 +10,8 @@ mod embedded;
 pub use dynamodb::{DynamoStore, dynamodb_sdk_config, https_client, lambda_client, sdk_config_loader};
 pub use embedded::EmbeddedStore;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::domain::Todo;
@@ -40,8 +42,9 @@ impl StoreError {
 /// One page of a listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {
-    /// The todos of this page, in store order.
-    pub todos: Vec<Todo>,
+    /// The todos of this page, in store order (shared: a store that keeps todos in memory hands out
+    /// references, not copies).
+    pub todos: Vec<Arc<Todo>>,
     /// Where the listing stopped, when more items may follow: pass it as `start_after` to continue.
     pub last_key: Option<String>,
 }
