@@ -18,6 +18,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use iac::aws::Aws;
 use support::*;
 
 /// 11 resources: kill after 0..=10 finished changes hits every point where some work remains.
@@ -60,16 +61,41 @@ impl Figures {
     }
 }
 
+/// What every trial starts from: moto to this test alone, the AWS clients, and an untagged API with
+/// the stack's name (created first) that no run may touch.
+struct Fixture {
+    _exclusive: std::sync::MutexGuard<'static, ()>,
+    rt: tokio::runtime::Runtime,
+    aws: Aws,
+    look_alike: String,
+}
+
+impl Fixture {
+    fn with_look_alike() -> Fixture {
+        let exclusive = exclusive();
+        let rt = runtime();
+        let aws = rt.block_on(aws());
+        let look_alike = rt.block_on(create_look_alike(&aws));
+        Fixture { _exclusive: exclusive, rt, aws, look_alike }
+    }
+
+    fn assert_exactly_one_of_each(&self, ctx: &str) {
+        self.rt.block_on(assert_exactly_one_of_each(&self.aws, Some(&self.look_alike), ctx));
+    }
+
+    fn assert_nothing_left(&self, ctx: &str) {
+        self.rt.block_on(assert_nothing_left(&self.aws, Some(&self.look_alike), ctx));
+    }
+}
+
 /// One trial: kill `up` at a point, run `up` to completion, check, `destroy`, check.
-fn up_trial(ws: &Workspace, look_alike: &str, point: Option<usize>, delay: Option<Duration>, f: &mut Figures) {
-    let rt = runtime();
-    let aws = rt.block_on(aws());
+fn up_trial(ws: &Workspace, fx: &Fixture, point: Option<usize>, delay: Option<Duration>, f: &mut Figures) {
     let killed = kill_during(ws, "up", point, delay);
     f.record(&killed);
     let ctx = format!("up killed {killed:?} (point {point:?}, delay {delay:?})");
     let out = ws.run_ok("up");
     assert!(ws.outputs().exists(), "{ctx}: outputs written\n{out}");
-    rt.block_on(assert_exactly_one_of_each(&aws, Some(look_alike), &ctx));
+    fx.assert_exactly_one_of_each(&ctx);
     // The recovery run left nothing to do.
     let again = ws.run_ok("preview");
     assert!(
@@ -77,18 +103,25 @@ fn up_trial(ws: &Workspace, look_alike: &str, point: Option<usize>, delay: Optio
         "{ctx}: preview after recovery:\n{again}"
     );
     ws.run_ok("destroy");
-    rt.block_on(assert_nothing_left(&aws, Some(look_alike), &ctx));
+    fx.assert_nothing_left(&ctx);
     assert!(!ws.outputs().exists(), "{ctx}: destroy removes the outputs file");
+    f.converged += 1;
+}
+
+/// One trial: `up`, kill `destroy` at a point, run `destroy` to completion, check.
+fn destroy_trial(ws: &Workspace, fx: &Fixture, point: Option<usize>, delay: Option<Duration>, f: &mut Figures) {
+    ws.run_ok("up");
+    let killed = kill_during(ws, "destroy", point, delay);
+    f.record(&killed);
+    ws.run_ok("destroy");
+    fx.assert_nothing_left(&format!("destroy killed {killed:?} (point {point:?}, delay {delay:?})"));
     f.converged += 1;
 }
 
 #[test]
 fn up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
-    let _g = exclusive();
     let t0 = Instant::now();
-    let rt = runtime();
-    let aws = rt.block_on(aws());
-    let look_alike = rt.block_on(create_look_alike(&aws));
+    let fx = Fixture::with_look_alike();
     let ws = Workspace::new();
 
     // How long a full `up` takes here (for the figures and the random variant).
@@ -96,12 +129,12 @@ fn up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
     ws.run_ok("up");
     let up_time = t.elapsed();
     ws.run_ok("destroy");
-    rt.block_on(assert_nothing_left(&aws, Some(&look_alike), "baseline"));
+    fx.assert_nothing_left("baseline");
     eprintln!("a full `up` against moto takes {:.2}s", up_time.as_secs_f64());
 
     let mut f = Figures::new();
     for k in UP_KILL_POINTS {
-        up_trial(&ws, &look_alike, Some(k), None, &mut f);
+        up_trial(&ws, &fx, Some(k), None, &mut f);
     }
     f.print("up killed at fixed points", t0.elapsed());
     assert_eq!(f.converged, f.trials);
@@ -113,21 +146,12 @@ fn up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
 
 #[test]
 fn destroy_killed_at_every_progress_point_then_destroy_clears() {
-    let _g = exclusive();
     let t0 = Instant::now();
-    let rt = runtime();
-    let aws = rt.block_on(aws());
-    let look_alike = rt.block_on(create_look_alike(&aws));
+    let fx = Fixture::with_look_alike();
     let ws = Workspace::new();
     let mut f = Figures::new();
     for k in 0..=10usize {
-        ws.run_ok("up");
-        let killed = kill_during(&ws, "destroy", Some(k), None);
-        f.record(&killed);
-        let ctx = format!("destroy killed {killed:?} (point {k})");
-        ws.run_ok("destroy");
-        rt.block_on(assert_nothing_left(&aws, Some(&look_alike), &ctx));
-        f.converged += 1;
+        destroy_trial(&ws, &fx, Some(k), None, &mut f);
     }
     f.print("destroy killed at fixed points", t0.elapsed());
     assert!(f.killed >= 8, "too few runs were killed before finishing: {}", f.killed);
@@ -135,11 +159,8 @@ fn destroy_killed_at_every_progress_point_then_destroy_clears() {
 
 #[test]
 fn two_ups_started_at_once_leave_exactly_one_of_each() {
-    let _g = exclusive();
     let t0 = Instant::now();
-    let rt = runtime();
-    let aws = rt.block_on(aws());
-    let look_alike = rt.block_on(create_look_alike(&aws));
+    let fx = Fixture::with_look_alike();
     // Two workspaces (two machines, or two terminals): no local lock can serialise them.
     let (a, b) = (Workspace::new(), Workspace::new());
     let rounds = 3;
@@ -159,12 +180,12 @@ fn two_ups_started_at_once_leave_exactly_one_of_each() {
         if oa.status.success() && ob.status.success() {
             both_ok += 1;
         }
-        rt.block_on(assert_exactly_one_of_each(&aws, Some(&look_alike), &ctx));
+        fx.assert_exactly_one_of_each(&ctx);
         // Either workspace can go on managing the stack.
         let again = b.run_ok("preview");
         assert!(again.contains("0 to create, 0 to update, 0 to replace, 0 to delete"), "{ctx}\n{again}");
         a.run_ok("destroy");
-        rt.block_on(assert_nothing_left(&aws, Some(&look_alike), &ctx));
+        fx.assert_nothing_left(&ctx);
     }
     eprintln!(
         "two ups at once: {rounds} rounds, both succeeded in {both_ok}, converged in {rounds}, {:.1}s",
@@ -174,14 +195,12 @@ fn two_ups_started_at_once_leave_exactly_one_of_each() {
 
 #[test]
 fn a_duplicate_api_left_by_a_creator_killed_while_converging_is_removed_by_up_and_destroy() {
-    let _g = exclusive();
-    let rt = runtime();
-    let aws = rt.block_on(aws());
-    let look_alike = rt.block_on(create_look_alike(&aws));
+    let fx = Fixture::with_look_alike();
+    let (rt, aws) = (&fx.rt, &fx.aws);
     let ws = Workspace::new();
     for verb in ["up", "destroy"] {
         ws.run_ok("up");
-        let (ours, _) = rt.block_on(apis(&aws));
+        let (ours, _) = rt.block_on(apis(aws));
         let original = ours[0].api_id().unwrap().to_owned();
         // What a concurrent creator killed between CreateApi and its check leaves: a newer API with
         // our name and tags (created > 1 s later, so its CreatedDate is later).
@@ -203,12 +222,12 @@ fn a_duplicate_api_left_by_a_creator_killed_while_converging_is_removed_by_up_an
         assert!(preview.contains(&format!("- delete     http api    {API} (duplicate {dup})")), "{preview}");
         let out = ws.run_ok(verb);
         if verb == "up" {
-            rt.block_on(assert_exactly_one_of_each(&aws, Some(&look_alike), "after up with a duplicate"));
-            let (ours, _) = rt.block_on(apis(&aws));
+            fx.assert_exactly_one_of_each("after up with a duplicate");
+            let (ours, _) = rt.block_on(apis(aws));
             assert_eq!(ours[0].api_id(), Some(original.as_str()), "the oldest is kept:\n{out}");
             ws.run_ok("destroy");
         }
-        rt.block_on(assert_nothing_left(&aws, Some(&look_alike), &format!("{verb} with a duplicate")));
+        fx.assert_nothing_left(&format!("{verb} with a duplicate"));
     }
 }
 
@@ -217,15 +236,12 @@ fn a_duplicate_api_left_by_a_creator_killed_while_converging_is_removed_by_up_an
 #[test]
 #[ignore = "long: cargo test -p iac --test deploy_crash -- --ignored"]
 fn up_and_destroy_killed_at_random_moments_converge() {
-    let _g = exclusive();
     let t0 = Instant::now();
+    let fx = Fixture::with_look_alike();
     let seed = seed();
     let trials: usize = std::env::var("IAC_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(30).min(500);
     eprintln!("random kill trials: seed {seed} (IAC_CRASH_SEED={seed} replays), {trials} trials");
     let mut rng = XorShift(seed);
-    let rt = runtime();
-    let aws = rt.block_on(aws());
-    let look_alike = rt.block_on(create_look_alike(&aws));
     let ws = Workspace::new();
     let t = Instant::now();
     ws.run_ok("up");
@@ -240,18 +256,9 @@ fn up_and_destroy_killed_at_random_moments_converge() {
         // spread over the whole run (which includes the API's 1.1 s settle).
         let span = if f.trials.is_multiple_of(2) { 300 } else { up_ms * 11 / 10 };
         let delay = Duration::from_millis(rng.below(span));
-        up_trial(&ws, &look_alike, None, Some(delay), &mut f);
-        ws.run_ok("up");
+        up_trial(&ws, &fx, None, Some(delay), &mut f);
         let delay = Duration::from_millis(rng.below(destroy_ms * 11 / 10));
-        let killed = kill_during(&ws, "destroy", None, Some(delay));
-        d.record(&killed);
-        ws.run_ok("destroy");
-        rt.block_on(assert_nothing_left(
-            &aws,
-            Some(&look_alike),
-            &format!("destroy killed {killed:?} after {delay:?}"),
-        ));
-        d.converged += 1;
+        destroy_trial(&ws, &fx, None, Some(delay), &mut d);
     }
     f.print(&format!("up killed at random delays (seed {seed}, up {up_ms} ms)"), t0.elapsed());
     d.print(&format!("destroy killed at random delays (seed {seed}, destroy {destroy_ms} ms)"), t0.elapsed());

@@ -363,83 +363,67 @@ pub(crate) async fn create_look_alike(aws: &Aws) -> String {
     out.api_id().unwrap().to_owned()
 }
 
+/// The names of what exists of each kind the stack creates (roles and log groups under our prefixes;
+/// APIs: only those with our name and tags).
+#[derive(Debug)]
+pub(crate) struct Inventory {
+    pub(crate) tables: Vec<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) log_groups: Vec<String>,
+    pub(crate) functions: Vec<String>,
+    pub(crate) apis: Vec<String>,
+}
+
+pub(crate) async fn inventory(aws: &Aws) -> Inventory {
+    let owned = |names: Vec<&str>| names.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    let tables = aws.dynamodb.list_tables().send().await.unwrap();
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/todos-").send().await.unwrap();
+    let functions = aws.lambda.list_functions().send().await.unwrap();
+    let (ours, _) = apis(aws).await;
+    Inventory {
+        tables: tables.table_names().to_vec(),
+        roles: owned(roles.roles().iter().map(|r| r.role_name()).filter(|n| n.starts_with("todos-")).collect()),
+        log_groups: owned(groups.log_groups().iter().filter_map(|g| g.log_group_name()).collect()),
+        functions: owned(functions.functions().iter().filter_map(|f| f.function_name()).collect()),
+        apis: owned(ours.iter().filter_map(|a| a.api_id()).collect()),
+    }
+}
+
 /// Counts of what exists, for messages.
 pub(crate) async fn census(aws: &Aws) -> BTreeMap<&'static str, usize> {
-    let (ours, _) = apis(aws).await;
-    let mut c = BTreeMap::new();
-    c.insert("apis", ours.len());
-    c.insert("tables", aws.dynamodb.list_tables().send().await.unwrap().table_names().len());
-    c.insert("functions", aws.lambda.list_functions().send().await.unwrap().functions().len());
-    c.insert(
-        "roles",
-        aws.iam
-            .list_roles()
-            .send()
-            .await
-            .unwrap()
-            .roles()
-            .iter()
-            .filter(|r| r.role_name().starts_with("todos-"))
-            .count(),
-    );
-    c.insert(
-        "log groups",
-        aws.logs
-            .describe_log_groups()
-            .log_group_name_prefix("/aws/lambda/todos-")
-            .send()
-            .await
-            .unwrap()
-            .log_groups()
-            .len(),
-    );
-    c
+    let i = inventory(aws).await;
+    BTreeMap::from([
+        ("apis", i.apis.len()),
+        ("tables", i.tables.len()),
+        ("functions", i.functions.len()),
+        ("roles", i.roles.len()),
+        ("log groups", i.log_groups.len()),
+    ])
 }
 
 /// Exactly one of each resource of the stack, wired together, and the look-alike untouched.
 pub(crate) async fn assert_exactly_one_of_each(aws: &Aws, look_alike: Option<&str>, ctx: &str) {
-    let census = census(aws).await;
-    assert_eq!(aws.dynamodb.list_tables().send().await.unwrap().table_names(), [TABLE], "{ctx}: tables {census:?}");
-    let table_arn = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
-    let table_arn = table_arn.table().unwrap().table_arn().unwrap().to_owned();
-
-    let roles: Vec<String> = aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .unwrap()
-        .roles()
-        .iter()
-        .map(|r| r.role_name().to_owned())
-        .filter(|n| n.starts_with("todos-"))
-        .collect();
-    assert_eq!(roles, [ROLE], "{ctx}: roles");
+    let inv = inventory(aws).await;
+    assert_eq!(inv.tables, [TABLE], "{ctx}: tables {inv:?}");
+    assert_eq!(inv.roles, [ROLE], "{ctx}: roles {inv:?}");
+    assert_eq!(inv.log_groups, [LOG_GROUP], "{ctx}: log groups {inv:?}");
+    assert_eq!(inv.functions, [FUNCTION], "{ctx}: functions {inv:?}");
+    assert_eq!(inv.apis.len(), 1, "{ctx}: exactly one HTTP API with our name and tags: {inv:?}");
     let inline = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
     assert_eq!(inline.policy_names(), [POLICY], "{ctx}: exactly one inline policy");
     let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
     let attached: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
     assert_eq!(attached, [BASIC], "{ctx}: exactly the basic execution policy attached");
 
-    let lg = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/todos-").send().await.unwrap();
-    let lg: Vec<&str> = lg.log_groups().iter().filter_map(|g| g.log_group_name()).collect();
-    assert_eq!(lg, [LOG_GROUP], "{ctx}: log groups");
-
-    let fns = aws.lambda.list_functions().send().await.unwrap();
-    let fns: Vec<&str> = fns.functions().iter().filter_map(|f| f.function_name()).collect();
-    assert_eq!(fns, [FUNCTION], "{ctx}: functions");
     let f = aws.lambda.get_function_configuration().function_name(FUNCTION).send().await.unwrap();
     assert_eq!(
         f.environment().and_then(|e| e.variables()).map(|v| v[&"TABLE_NAME".to_owned()].clone()),
         Some(TABLE.into())
     );
 
-    let (ours, look_alikes) = apis(aws).await;
-    assert_eq!(ours.len(), 1, "{ctx}: exactly one HTTP API with our name and tags: {:?}", ours);
-    if let Some(id) = look_alike {
-        assert_eq!(look_alikes.iter().filter_map(|a| a.api_id()).collect::<Vec<_>>(), [id], "{ctx}: look-alike");
-    }
-    let api_id = ours[0].api_id().unwrap();
+    assert_look_alike_untouched(aws, look_alike, ctx).await;
+    let api_id = inv.apis[0].as_str();
     let ints = aws.apigw.get_integrations().api_id(api_id).send().await.unwrap();
     assert_eq!(ints.items().len(), 1, "{ctx}: integrations");
     let int = &ints.items()[0];
@@ -466,7 +450,14 @@ pub(crate) async fn assert_exactly_one_of_each(aws: &Aws, look_alike: Option<&st
         Some(format!("arn:aws:execute-api:us-east-1:{}:{api_id}/*/*/*", aws.account)),
         "{ctx}: the permission names the surviving API"
     );
-    let _ = table_arn;
+}
+
+/// The untagged API with our name, when the test made one, is still there and still the only one.
+async fn assert_look_alike_untouched(aws: &Aws, look_alike: Option<&str>, ctx: &str) {
+    if let Some(id) = look_alike {
+        let (_, look_alikes) = apis(aws).await;
+        assert_eq!(look_alikes.iter().filter_map(|a| a.api_id()).collect::<Vec<_>>(), [id], "{ctx}: look-alike");
+    }
 }
 
 /// Nothing of the stack remains (and the look-alike does).
@@ -474,8 +465,5 @@ pub(crate) async fn assert_nothing_left(aws: &Aws, look_alike: Option<&str>, ctx
     let census = census(aws).await;
     assert!(census.values().all(|n| *n == 0), "{ctx}: left behind: {census:?}");
     assert!(aws.iam.get_role().role_name(ROLE).send().await.is_err(), "{ctx}: role left behind");
-    if let Some(id) = look_alike {
-        let (_, look_alikes) = apis(aws).await;
-        assert_eq!(look_alikes.iter().filter_map(|a| a.api_id()).collect::<Vec<_>>(), [id], "{ctx}: look-alike");
-    }
+    assert_look_alike_untouched(aws, look_alike, ctx).await;
 }
