@@ -30,6 +30,11 @@ pub struct Step {
 }
 
 impl Step {
+    /// A live resource that is not declared (a route no longer in the table, a duplicate): deleted.
+    fn removal(id: NodeId, label: String, observed: Observed) -> Step {
+        Step { id, label, desired: None, observed: Some(observed), change: Change::delete(), foreign: false }
+    }
+
     /// The plan's knowledge of this resource's outputs.
     pub fn outputs(&self) -> Outputs {
         match (self.change.action, &self.observed, &self.desired) {
@@ -184,20 +189,17 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
         // Newer copies of our API (a concurrent `up` killed while converging): deleted, with
         // everything inside them, by `up` (last) and by `destroy`.
         for id in &api.duplicates {
-            ordered.push(Step {
-                id: format!("http-api:duplicate:{id}"),
-                label: format!("http api {} (duplicate {id})", api.name),
-                desired: None,
-                observed: Some(Observed::HttpApi(crate::resources::http_api::HttpApiState {
+            ordered.push(Step::removal(
+                format!("http-api:duplicate:{id}"),
+                format!("http api {} (duplicate {id})", api.name),
+                Observed::HttpApi(crate::resources::http_api::HttpApiState {
                     id: id.clone(),
                     endpoint: String::new(),
                     cors: None,
                     duplicates: Vec::new(),
                     ..api.clone()
-                })),
-                change: Change::delete(),
-                foreign: false,
-            });
+                }),
+            ));
         }
         let declared: Vec<String> =
             ordered.iter().filter_map(|s| s.id.strip_prefix("route:").map(str::to_owned)).collect();
@@ -208,7 +210,6 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
                 _ => None,
             })
             .collect();
-        let kept_route = |key: &str| kept_routes.get(key).cloned();
         let live_routes = route::list(aws, &api.id).await?;
         // Integrations no route points at, other than ours: left by two runs building the same
         // new API at once (one joins the other's work since; this removes what is left). One still
@@ -221,39 +222,26 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
             for i in integration::list(aws, &api.id).await? {
                 let target = format!("integrations/{}", i.id);
                 if i.id != *kept && !live_routes.iter().any(|r| r.target.as_deref() == Some(target.as_str())) {
-                    ordered.push(Step {
-                        id: format!("integration:duplicate:{}", i.id),
-                        label: format!("integration {} (duplicate)", i.id),
-                        desired: None,
-                        observed: Some(Observed::Integration(i)),
-                        change: Change::delete(),
-                        foreign: false,
-                    });
+                    ordered.push(Step::removal(
+                        format!("integration:duplicate:{}", i.id),
+                        format!("integration {} (duplicate)", i.id),
+                        Observed::Integration(i),
+                    ));
                 }
             }
         }
         for live in live_routes {
-            let duplicate =
-                declared.contains(&live.route_key) && kept_route(&live.route_key).is_some_and(|kept| kept != live.id);
-            if duplicate {
-                ordered.push(Step {
-                    id: format!("route:{}:duplicate:{}", live.route_key, live.id),
-                    label: format!("route {} (duplicate {})", live.route_key, live.id),
-                    desired: None,
-                    observed: Some(Observed::Route(live)),
-                    change: Change::delete(),
-                    foreign: false,
-                });
-            } else if !declared.contains(&live.route_key) {
-                ordered.push(Step {
-                    id: format!("route:{}", live.route_key),
-                    label: format!("route {}", live.route_key),
-                    desired: None,
-                    observed: Some(Observed::Route(live)),
-                    change: Change::delete(),
-                    foreign: false,
-                });
-            }
+            let (id, label) = if !declared.contains(&live.route_key) {
+                (format!("route:{}", live.route_key), format!("route {}", live.route_key))
+            } else if kept_routes.get(&live.route_key).is_some_and(|kept| *kept != live.id) {
+                (
+                    format!("route:{}:duplicate:{}", live.route_key, live.id),
+                    format!("route {} (duplicate {})", live.route_key, live.id),
+                )
+            } else {
+                continue;
+            };
+            ordered.push(Step::removal(id, label, Observed::Route(live)));
         }
     }
     Ok(Plan { steps: ordered })

@@ -223,15 +223,7 @@ pub async fn converge_after_create(aws: &Aws, desired: &HttpApi, ours: &str) -> 
     let all = list_ours(aws, desired).await?;
     match all.first() {
         Some(winner) if winner.id != ours => {
-            let mine = HttpApiState {
-                id: ours.to_owned(),
-                name: desired.name.clone(),
-                endpoint: String::new(),
-                cors: None,
-                tags: desired.tags.clone(),
-                duplicates: Vec::new(),
-            };
-            delete(aws, &mine).await?;
+            delete_api(aws, &desired.name, ours).await?;
             Err(IacError::ConcurrentUp { resource: desired.label(), winner: winner.id.clone(), ours: ours.to_owned() })
         }
         _ => Ok(()),
@@ -287,10 +279,14 @@ pub async fn apply(
 
 /// Deletes the API (with its routes, integrations and stages).
 pub async fn delete(aws: &Aws, live: &HttpApiState) -> Result<(), IacError> {
-    match aws.apigw.delete_api().api_id(&live.id).send().await {
+    delete_api(aws, &live.name, &live.id).await
+}
+
+async fn delete_api(aws: &Aws, name: &str, id: &str) -> Result<(), IacError> {
+    match aws.apigw.delete_api().api_id(id).send().await {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("http api {} ({})", live.name, live.id), "DeleteApi", e)),
+        Err(e) => Err(aws_error(&format!("http api {name} ({id})"), "DeleteApi", e)),
     }
 }
 
