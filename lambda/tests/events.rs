@@ -9,15 +9,10 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
-use support::{fresh_table, raw_items};
+use support::{fixture, fresh_table, raw_items};
 use todos::{ApiConfig, App, DynamoStore, EmbeddedStore, TodoStore};
 
 const FIXTURE_ID: &str = "5b0c8a52-8f6e-4c1b-9a57-2f1f4b3c9d10";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 fn body(r: &ApiGatewayV2httpResponse) -> String {
     match &r.body {

@@ -1,19 +1,17 @@
 //! Inputs the fuzz targets (lambda/fuzz) found crashing, replayed through the same code path as the
 //! target — `App::handle_payload` on an in-memory embedded store — with the invariant it broke.
 
+mod support;
+
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
+use support::fixture;
 use todos::{ApiConfig, App, EmbeddedStore, Priority, Todo, TodoStore};
 
 const ID: &str = "00000000-0000-4000-8000-000000000000";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 async fn app_with_one_todo() -> (App, EmbeddedStore) {
     let store = EmbeddedStore::in_memory().unwrap();

@@ -309,6 +309,13 @@ class RuntimeApi:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> "RuntimeApi":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def wait_polls(self, count: int, timeout: float, proc: subprocess.Popen) -> bool:
         deadline = time.monotonic() + timeout
         with self.lock:
@@ -520,31 +527,21 @@ def run(r: Results, work: str) -> None:
     print(f"  ..    dynalite pid {dynalite.pid} on 127.0.0.1:{db_port}, table {TABLE}", flush=True)
 
     # Runtime API
-    api = RuntimeApi()
-    api.start()
-    try:
+    with RuntimeApi() as api:
         run_function(r, work, api, bootstrap, db_port)
-    finally:
-        api.close()
 
     # The same binary over HTTPS (its TLS stack, certificate store and verification).
     print("  ..    second instance: DynamoDB endpoint over TLS", flush=True)
     proxy = TlsProxy(db_port)
-    api = RuntimeApi()
-    api.start()
     try:
-        run_tls(r, work, api, bootstrap, db_port, proxy)
-    finally:
-        api.close()
+        with RuntimeApi() as api:
+            run_tls(r, work, api, bootstrap, db_port, proxy)
 
-    # Without SSL_CERT_FILE the function trusts only the embedded AWS roots: the test CA is refused.
-    print("  ..    third instance: TLS with a certificate outside the AWS roots", flush=True)
-    api = RuntimeApi()
-    api.start()
-    try:
-        run_tls_untrusted(r, work, api, bootstrap, proxy)
+        # Without SSL_CERT_FILE the function trusts only the embedded AWS roots: the test CA is refused.
+        print("  ..    third instance: TLS with a certificate outside the AWS roots", flush=True)
+        with RuntimeApi() as api:
+            run_tls_untrusted(r, work, api, bootstrap, proxy)
     finally:
-        api.close()
         proxy.close()
 
 

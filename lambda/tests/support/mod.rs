@@ -152,6 +152,12 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A real-shaped API Gateway v2 event from `tests/data`.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
 /// The real `dev-server` binary on a loopback port with its file store at `data`; killed on drop.
 pub struct DevServerProcess {
     pub child: std::process::Child,
