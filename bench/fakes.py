@@ -26,6 +26,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[_Server, int]:
+    """Serves `handler` on a free loopback port from a daemon thread; returns the server and its port."""
+    server = _Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, server.server_address[1]
+
+
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in separate writes: without TCP_NODELAY, Nagle + the peer's delayed ACK
@@ -129,10 +136,7 @@ class FakeRuntime:
                         runtime.bodies.append(body)
                 self._send(202, b'{"status":"OK"}')
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.server, self.port = _serve(Handler)
 
     @property
     def address(self) -> str:
@@ -177,10 +181,7 @@ class CannedDynamo:
                 body = canned.scan_body if op == "Scan" else b"{}"
                 self._send(200, body, "application/x-amz-json-1.0", {"x-amzn-requestid": "bench"})
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.server, self.port = _serve(Handler)
 
     @property
     def url(self) -> str:
