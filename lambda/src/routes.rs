@@ -142,6 +142,15 @@ impl Cors {
         }
     }
 
+    /// The same setting with the `authorization` request header allowed too: what sign-in needs, so a
+    /// browser may send `Authorization: Bearer ...` (API Gateway in AWS, the dev server locally).
+    pub fn with_authorization(mut self) -> Self {
+        if !self.allow_headers.contains(&"authorization") {
+            self.allow_headers.push("authorization");
+        }
+        self
+    }
+
     /// The value of `Access-Control-Allow-Origin` for a request from `origin`, if it is allowed.
     pub fn allow_origin_for(&self, origin: Option<&str>) -> Option<String> {
         if self.allow_origins.iter().any(|o| o == "*") {
@@ -203,5 +212,7 @@ mod tests {
         let only = Cors::with_origins(vec!["http://localhost:8100".into()]);
         assert_eq!(only.allow_origin_for(Some("http://localhost:8100")).as_deref(), Some("http://localhost:8100"));
         assert_eq!(only.allow_origin_for(Some("http://evil.example")), None);
+        let signed = Cors::default().with_authorization().with_authorization();
+        assert_eq!(signed.allow_headers, vec!["content-type", "authorization"]);
     }
 }
