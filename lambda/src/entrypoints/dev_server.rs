@@ -156,7 +156,10 @@ impl DevServer {
                     }
                     Err(reason) => {
                         tracing::debug!(%reason, path, "request refused by the authorizer");
-                        return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#.into());
+                        let mut response =
+                            json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#.into());
+                        insert(response.headers_mut(), header::WWW_AUTHENTICATE, &reason.www_authenticate());
+                        return response;
                     }
                 }
             }

@@ -117,6 +117,21 @@ async fn every_refused_token_is_a_401_with_cors_headers_that_reads_and_writes_no
         ("valid token without sub", Some(key.sign(&claims(json!({"sub": null}))))),
         ("valid token with an empty sub", Some(key.sign(&claims(json!({"sub": ""}))))),
     ];
+    // As in AWS, the 401 says why in `www-authenticate` (and the body never does).
+    for (token, why) in [
+        (cases[5].1.as_deref(), "the token has expired"),
+        (cases[11].1.as_deref(), "the token does not have a valid audience"),
+        (cases[15].1.as_deref(), "the token signature is invalid"),
+    ] {
+        let r = s.call(Method::GET, "/v1/todos", token, Bytes::new()).await;
+        let challenge = r.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(r#"Bearer scope="" error="invalid_token""#) && challenge.contains(why),
+            "{challenge}"
+        );
+    }
+    let r = s.call(Method::GET, "/v1/todos", None, Bytes::new()).await;
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     let fetches_before = issuer.jwks_fetches();
     for (what, token) in &cases {
         let token = token.as_deref();

@@ -95,6 +95,33 @@ pub enum AuthError {
     Audience,
 }
 
+impl AuthError {
+    /// The `WWW-Authenticate` value of the 401 for this refusal, in API Gateway's form
+    /// (`Bearer scope="" error="invalid_token" error_description="..."`), so a developer sees why in
+    /// the browser's network panel as they would in AWS. No token at all: a bare challenge (RFC 6750).
+    pub fn www_authenticate(&self) -> String {
+        use jsonwebtoken::errors::ErrorKind;
+        let description = match self {
+            AuthError::MissingToken => return "Bearer".to_owned(),
+            AuthError::Invalid(e) => match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+                ErrorKind::ImmatureSignature => "the token is not valid yet".to_owned(),
+                ErrorKind::InvalidIssuer => "the token does not have a valid issuer".to_owned(),
+                ErrorKind::InvalidSignature => "the token signature is invalid".to_owned(),
+                ErrorKind::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+                _ => "the token is invalid".to_owned(),
+            },
+            AuthError::Audience => "the token does not have a valid audience".to_owned(),
+            AuthError::Algorithm(_) => "the token is not signed with RS256".to_owned(),
+            AuthError::NoKeyId | AuthError::UnknownKey(_) => "the token's signing key is unknown".to_owned(),
+            AuthError::Malformed(_) => "the token is not a readable JWT".to_owned(),
+            // Keys could not be fetched: the token may be fine, the issuer is not reachable.
+            _ => "the issuer's keys are not available".to_owned(),
+        };
+        format!(r#"Bearer scope="" error="invalid_token" error_description="{description}""#)
+    }
+}
+
 /// The claims of a verified token, as API Gateway hands them to the function
 /// (`requestContext.authorizer.jwt.claims`): every value a string.
 pub type Claims = HashMap<String, String>;
