@@ -349,6 +349,40 @@ mod dynamodb {
         owner_suite!(owned_store().await);
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn queries_stop_at_one_megabyte_and_continue_within_the_owners_todos() {
+            // dynalite, like DynamoDB, ends a Query page at 1 MB: the store must hand back the key and
+            // the next page must stay in the same user's partition.
+            let (client, table) = support::fresh_owned_table("owner-pages").await;
+            let store = Arc::new(DynamoStore::new(client, table));
+            let text = "q".repeat(1000);
+            let hers: Vec<_> = (0..1200).map(|i| todo(&format!("{i} {text}"), Priority::Normal, None)).collect();
+            let his: Vec<_> = (0..40).map(|i| todo(&format!("bob {i}"), Priority::Low, None)).collect();
+            let alice = user("alice");
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in hers.chunks(75) {
+                let (store, alice, chunk) = (store.clone(), alice.clone(), chunk.to_vec());
+                tasks.spawn(async move {
+                    for t in chunk {
+                        store.put(&alice, &t).await.unwrap();
+                    }
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+            for t in &his {
+                store.put(&user("bob"), t).await.unwrap();
+            }
+            let first = store.list(&alice, None, usize::MAX).await.unwrap();
+            assert!(first.last_key.is_some(), "1.2 MB should not fit in one query page");
+            assert!(first.todos.len() < 1200);
+            let (all, pages) = list_all_of(store.as_ref(), &alice, usize::MAX).await;
+            assert!(pages >= 2);
+            assert_eq!(by_id(all), by_id(hers));
+            assert_eq!(by_id(list_all_of(store.as_ref(), &user("bob"), usize::MAX).await.0), by_id(his));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn items_carry_the_owner_in_user_id_next_to_the_go_service_attributes() {
             let (client, table) = support::fresh_owned_table("owner-shape").await;
             let store = DynamoStore::new(client.clone(), table.clone());
