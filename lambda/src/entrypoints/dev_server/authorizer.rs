@@ -222,8 +222,8 @@ impl JwtAuthorizer {
         validation.set_required_spec_claims(&["exp", "iss"]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        // API Gateway allows no clock skew; neither do we. Audience is checked below, with the
-        // `client_id` fallback jsonwebtoken does not know.
+        // No leeway (jsonwebtoken's default is 60 s): `exp` in the future and `nbf` not, as the contract
+        // says. Audience is checked below, with the `client_id` fallback jsonwebtoken does not know.
         validation.leeway = 0;
         validation.validate_aud = false;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(AuthError::Invalid)?;
