@@ -7,6 +7,11 @@
 //! JSON body (an array for 200, an object otherwise), a 204 none; a 4xx leaves the store unchanged; a 200
 //! lists the store in order (all of it when no cursor is involved); a 204 POST puts exactly the posted
 //! todo, a 204 DELETE removes exactly that id.
+//!
+//! Every case runs twice: as it is, without sign-in, and with sign-in on (`AuthMode::Jwt`) as the signed-in
+//! user `fuzz-user`, whose `sub` is put into the event's JWT authorizer claims when the seed is even and
+//! left out when it is odd. Signed in, the same invariants hold on that user's todos; a routed request
+//! without `sub` is a 401; and neither the shared list nor another user's todos ever change.
 
 #![no_main]
 
@@ -20,6 +25,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
+use todos::config::AuthMode;
 use todos::entrypoints::lambda::from_event;
 use todos::{ApiConfig, ApiRequest, App, EmbeddedStore, Owner, Priority, Todo, TodoStore};
 
@@ -43,8 +49,39 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     };
-    RT.with(|rt| rt.block_on(run(payload)));
+    RT.with(|rt| {
+        rt.block_on(async {
+            let signed_in = signed_in_case(&payload);
+            run(payload, AuthMode::None).await;
+            run(signed_in, AuthMode::Jwt).await;
+        })
+    });
 });
+
+/// The signed-in user of the `AuthMode::Jwt` runs.
+const USER: &str = "fuzz-user";
+/// Another user, whose todos no request of `USER` may change.
+const BYSTANDER: &str = "fuzz-bystander";
+
+/// `case` for the signed-in run: `USER`'s `sub` in the JWT authorizer claims when the seed is even; an
+/// odd seed leaves the event as it is (raw payloads may bring their own authorizer).
+fn signed_in_case(case: &Case) -> Case {
+    let mut payload = case.payload.clone();
+    if case.seed.is_multiple_of(2)
+        && let Some(Value::Object(context)) = payload.get_mut("requestContext")
+    {
+        context.insert("authorizer".to_owned(), json!({"jwt": {"claims": {"sub": USER}, "scopes": null}}));
+    }
+    Case { payload, seed: case.seed, request_id: case.request_id.clone() }
+}
+
+/// Whose todos a run works on and checks.
+fn owner_of(auth: AuthMode) -> Owner {
+    match auth {
+        AuthMode::None => Owner::Everyone,
+        AuthMode::Jwt => Owner::User(USER.to_owned()),
+    }
+}
 
 struct Case {
     payload: Value,
@@ -68,40 +105,63 @@ fn seeded_todo(i: usize) -> Todo {
 
 /// One in-memory store per thread, brought back to exactly the seeded state before each input (cheap
 /// when the previous input did not write, which most do not), so every run starts from the same state.
-async fn fresh_store(seed: usize) -> EmbeddedStore {
+/// `owner`'s todos are reset to the seed; the bystander's are seeded once and must never change.
+async fn fresh_store(seed: usize, owner: &Owner) -> EmbeddedStore {
     thread_local! {
         static STORE: EmbeddedStore = EmbeddedStore::in_memory().expect("in-memory store");
     }
     let store = STORE.with(EmbeddedStore::clone);
     let want: BTreeMap<String, Todo> = (0..seed).map(|i| (seeded_id(i), seeded_todo(i))).collect();
-    let have = snapshot(&store).await;
+    let have = snapshot(&store, owner).await;
     for (id, todo) in &have {
         if want.get(id) != Some(todo) {
-            store.delete(&Owner::Everyone, id).await.expect("reset delete");
+            store.delete(owner, id).await.expect("reset delete");
         }
     }
     for (id, todo) in &want {
         if have.get(id) != Some(todo) {
-            store.put(&Owner::Everyone, todo).await.expect("reset put");
+            store.put(owner, todo).await.expect("reset put");
+        }
+    }
+    let bystander = Owner::User(BYSTANDER.to_owned());
+    if snapshot(&store, &bystander).await.is_empty() {
+        for i in 0..3 {
+            store.put(&bystander, &seeded_todo(i)).await.expect("seed bystander");
         }
     }
     store
 }
 
-async fn run(case: Case) {
-    let store = fresh_store(case.seed).await;
-    let config = ApiConfig::default();
+async fn run(case: Case, auth: AuthMode) {
+    let owner = owner_of(auth);
+    let store = fresh_store(case.seed, &owner).await;
+    let config = ApiConfig { auth, ..ApiConfig::default() };
     let app = App::new(Arc::new(store.clone()), config.clone());
-    let before = snapshot(&store).await;
+    let before = snapshot(&store, &owner).await;
+    // Everything the request must not touch: with sign-in, the shared list and the bystander's todos.
+    let others = [Owner::Everyone, Owner::User(BYSTANDER.to_owned())];
+    let mut others_before = Vec::new();
+    for other in others.iter().filter(|o| **o != owner) {
+        others_before.push(snapshot(&store, other).await);
+    }
 
     let payload = case.payload.clone();
     let response = app.handle_payload(case.payload, &case.request_id).await;
     // The runtime serialises the response document; that must work too.
     serde_json::to_vec(&response).expect("response serialises");
-    let after = snapshot(&store).await;
+    let after = snapshot(&store, &owner).await;
+    let mut others_after = Vec::new();
+    for other in others.iter().filter(|o| **o != owner) {
+        others_after.push(snapshot(&store, other).await);
+    }
+    assert_eq!(others_before, others_after, "a request of {owner:?} changed another owner's todos");
 
     let status = response.status_code;
-    assert!([200, 204, 400, 404, 405, 413, 422].contains(&status), "status {status}: {}", text(&response));
+    let allowed: &[i64] = match auth {
+        AuthMode::None => &[200, 204, 400, 404, 405, 413, 422],
+        AuthMode::Jwt => &[200, 204, 400, 401, 404, 405, 413, 422],
+    };
+    assert!(allowed.contains(&status), "status {status}: {}", text(&response));
     let body = match (&response.body, status) {
         (None, 204) => None,
         (Some(Body::Text(t)), s) if s != 204 => Some(serde_json::from_str::<Value>(t).expect("body is JSON")),
@@ -130,7 +190,16 @@ async fn run(case: Case) {
         }
         Some(Ok(request)) => request,
     };
-    match expected_route(&request) {
+    let expected = expected_route(&request);
+    if auth == AuthMode::Jwt && matches!(expected, Expected::List | Expected::Put | Expected::Delete(_)) {
+        let has_owner = request.subject.as_deref().is_some_and(|sub| !sub.is_empty());
+        assert_eq!(status == 401, !has_owner, "signed in: 401 exactly when the event has no sub");
+        if !has_owner {
+            assert_eq!(body, Some(json!({"message": "Unauthorized"})));
+            return;
+        }
+    }
+    match expected {
         Expected::NotFound => assert_eq!(status, 404),
         Expected::MethodNotAllowed(allow) => {
             assert_eq!(status, 405);
@@ -181,8 +250,8 @@ fn without_empty_query_lists(mut payload: Value) -> Value {
     payload
 }
 
-async fn snapshot(store: &EmbeddedStore) -> BTreeMap<String, Todo> {
-    let page = store.list(&Owner::Everyone, None, usize::MAX).await.expect("list");
+async fn snapshot(store: &EmbeddedStore, owner: &Owner) -> BTreeMap<String, Todo> {
+    let page = store.list(owner, None, usize::MAX).await.expect("list");
     assert_eq!(page.last_key, None);
     page.todos.into_iter().map(|t| (t.id.clone(), Arc::unwrap_or_clone(t))).collect()
 }
