@@ -4,7 +4,8 @@ import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'nod
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -141,6 +142,45 @@ export async function startApi({ bin, port, dataFile }) {
     throw err;
   }
   return { child, baseUrl, output: () => output, stop: () => stopProcess(child) };
+}
+
+/** What the local OpenID provider (scripts/oidc-provider.mjs) and the API agree on. */
+export const OIDC = {
+  clientId: 'todos-app',
+  audience: 'urn:todos:api',
+  password: 'todos-dev-password',
+  alice: 'alice@example.com',
+  bob: 'bob@example.com',
+};
+
+/** Starts scripts/oidc-provider.mjs on `port` (issuer http://localhost:<port>) and waits for its discovery. */
+export async function startOidcProvider({ port, redirectUris = [], accessTokenTtl = 300 }) {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/oidc-provider.mjs');
+  const args = [script, '--port', String(port), '--access-token-ttl', String(accessTokenTtl)];
+  for (const uri of redirectUris) args.push('--redirect-uri', uri);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let output = '';
+  const collect = (chunk) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const issuer = `http://localhost:${port}`;
+  try {
+    await Promise.race([
+      waitForOk(`${issuer}/.well-known/openid-configuration`),
+      exited.then(({ code, signal }) => {
+        throw new Error(`OpenID provider exited early (code ${code}, signal ${signal}):\n${output}`);
+      }),
+    ]);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return { child, issuer, output: () => output, stop: () => stopProcess(child) };
 }
 
 /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
