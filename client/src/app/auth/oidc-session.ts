@@ -75,14 +75,16 @@ export class OidcSession extends AuthSession {
   constructor() {
     super();
     const here = `${location.origin}${location.pathname}`;
+    const afterLogout = this.settings.postLogoutRedirectUri ?? here;
     this.oauth.configure({
       issuer: this.settings.issuer,
       clientId: this.settings.clientId,
       responseType: 'code',
       scope: this.settings.scope,
       redirectUri: this.settings.redirectUri ?? here,
-      postLogoutRedirectUri: this.settings.postLogoutRedirectUri ?? here,
-      logoutUrl: this.settings.logoutUrl,
+      postLogoutRedirectUri: afterLogout,
+      // A configured logout URL (Cognito's /logout) may name where to return; the library fills in {{client_id}}.
+      logoutUrl: this.settings.logoutUrl?.replace('{{post_logout_redirect_uri}}', encodeURIComponent(afterLogout)),
       customQueryParams: this.settings.resource ? { resource: this.settings.resource } : undefined,
       // Refresh tokens, not a hidden iframe; the renewal is scheduled here (one at a time, see renew()).
       useSilentRefresh: false,
