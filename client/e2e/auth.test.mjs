@@ -78,6 +78,7 @@ async function signedInAs(page, email) {
   await page.waitForURL((url) => url.href.startsWith(web.url));
   await page.locator('.signed-in-as', { hasText: email }).waitFor();
   await page.locator('ion-list.todo-list, .empty-state').first().waitFor();
+  assert.equal(new URL(page.url()).search, '', 'nothing of the sign-in response left in the address');
 }
 
 /** Resolves when the provider sends the browser back to the app with a code (a new document). */
@@ -305,6 +306,7 @@ describe('todos client with sign-in (local OpenID provider, API checking tokens)
       await page.locator('input[name=email]').waitFor();
       await page.getByRole('link', { name: 'Cancel' }).click();
       await page.locator('.auth-problem').getByText('Sign-in cancelled').waitFor();
+      assert.equal(new URL(page.url()).search, '', 'a reload does not report the cancel again');
 
       await op.stop();
       await page.locator('ion-button.sign-in').click();

@@ -90,6 +90,8 @@ const provider = new Provider(ISSUER, {
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   pkce: { required: () => true },
+  // The app calls the token and revocation endpoints from its own origin: allow exactly those origins.
+  clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => new URL(uri).origin === origin),
   scopes: ['openid', 'email', 'profile', 'offline_access'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   // The app reads who is signed in from the ID token (its access tokens are for the API, not userinfo).

@@ -43,6 +43,18 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * The library takes `code` and `state` out of the address; the rest of an authorization response
+ * (`iss` of RFC 9207, `error...`) would stay and come back on reload.
+ */
+function forgetResponseParams(): void {
+  const url = new URL(location.href);
+  const names = ['iss', 'error', 'error_description', 'error_uri'];
+  if (!names.some((n) => url.searchParams.has(n))) return;
+  for (const n of names) url.searchParams.delete(n);
+  history.replaceState(history.state, '', url.href);
+}
+
 const unreachable = (issuer: string): AuthProblem => ({
   title: "Can't reach the sign-in service",
   message: `${issuer} does not answer. Check your connection (or that the sign-in service runs), then try again.`,
@@ -111,6 +123,7 @@ export class OidcSession extends AuthSession {
     try {
       await this.oauth.tryLoginCodeFlow();
     } catch (err) {
+      forgetResponseParams();
       const cancelled = err instanceof OAuthErrorEvent && (err.params as { error?: string } | null)?.error === 'access_denied';
       this.signOutLocally(
         cancelled
@@ -119,6 +132,7 @@ export class OidcSession extends AuthSession {
       );
       return;
     }
+    forgetResponseParams();
     if (this.oauth.hasValidAccessToken()) {
       this.signedIn();
     } else if (this.oauth.getRefreshToken() && (await this.renew())) {
