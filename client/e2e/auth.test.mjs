@@ -284,6 +284,8 @@ describe('todos client with sign-in (local OpenID provider, API checking tokens)
         assert.ok(Date.now() < deadline, 'the access token never expired');
         await new Promise((r) => setTimeout(r, 1000));
       }
+      // The app's own renewal was refused meanwhile, and it said so.
+      await page.locator('ion-toast.error-toast').getByText(/Your session has ended/).waitFor();
 
       await modal(page).locator('ion-button.save').click();
       await page.waitForURL((url) => url.href.startsWith(op.issuer), { timeout: 20_000 });

@@ -158,6 +158,7 @@ export class OidcSession extends AuthSession {
   async signOut(): Promise<void> {
     this.state.set('redirecting');
     this.clearRenewTimer();
+    sessionStorage.removeItem(REJECTED_KEY);
     const reachable = await this.discover(true);
     if (!reachable || !this.oauth.logoutUrl) {
       this.oauth.logOut(true); // forget the tokens here; nothing to end at the issuer
