@@ -8,6 +8,18 @@ use serde_json::Value;
 /// Longest accepted description, in characters (Unicode scalar values).
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
+/// Whose todos a request reads and writes.
+///
+/// Decided once per request by the entrypoint (from the authorizer's verified `sub` claim) and handed
+/// to handlers and stores as data; nothing below the entrypoint knows tokens or claims.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// Sign-in off (mode `none`): the one list everybody shares, in today's table keyed by `Id` alone.
+    Everyone,
+    /// Sign-in on: the todos of the user whose `sub` claim this is, and no one else's.
+    User(String),
+}
+
 /// How urgent a todo is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

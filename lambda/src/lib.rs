@@ -13,6 +13,6 @@ pub mod store;
 pub mod telemetry;
 
 pub use api::{ApiConfig, ApiRequest, ApiResponse};
-pub use domain::{Priority, Todo};
+pub use domain::{Owner, Priority, Todo};
 pub use entrypoints::App;
 pub use store::{DynamoStore, EmbeddedStore, StoreError, TodoStore};

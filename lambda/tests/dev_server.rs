@@ -3,6 +3,10 @@
 
 mod support;
 
+/// Sign-in: the dev server as the JWT authorizer, and per-user isolation over HTTP.
+#[path = "dev_server/auth.rs"]
+mod auth;
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
@@ -14,9 +18,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use todos::config::AuthMode;
 use todos::entrypoints::dev_server::DevServer;
+use todos::entrypoints::dev_server::authorizer::JwtAuthorizer;
 use todos::routes::Cors;
-use todos::{ApiConfig, App, EmbeddedStore, TodoStore};
+use todos::{ApiConfig, App, EmbeddedStore, Owner, TodoStore};
 
 struct Reply {
     status: StatusCode,
@@ -42,11 +48,23 @@ struct Server {
 
 impl Server {
     async fn start(cors: Cors) -> Server {
+        Server::start_with(cors, None).await
+    }
+
+    /// With `auth`, the server runs with sign-in (the app in `AuthMode::Jwt`, CORS allowing
+    /// `authorization`), as `dev-server --auth-issuer ... --auth-audience ...` does.
+    async fn start_with(cors: Cors, auth: Option<Arc<JwtAuthorizer>>) -> Server {
         let store = Arc::new(EmbeddedStore::in_memory().unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = DevServer { app: App::new(store.clone(), ApiConfig::default()), cors, stage: "v1".into() };
+        let mut config = ApiConfig::default();
+        let mut cors = cors;
+        if auth.is_some() {
+            config.auth = AuthMode::Jwt;
+            cors = cors.with_authorization();
+        }
+        let server = DevServer { app: App::new(store.clone(), config), cors, stage: "v1".into(), auth };
         tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
@@ -79,7 +97,14 @@ impl Server {
     }
 
     async fn stored(&self) -> Vec<todos::Todo> {
-        self.store.list(None, usize::MAX).await.unwrap().todos.into_iter().map(Arc::unwrap_or_clone).collect()
+        self.store
+            .list(&Owner::Everyone, None, usize::MAX)
+            .await
+            .unwrap()
+            .todos
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect()
     }
 }
 
@@ -271,4 +296,15 @@ async fn acknowledged_writes_survive_sigterm_and_kill_9() {
     got.sort_by_key(|t| t["id"].as_str().unwrap().to_owned());
     want.sort_by_key(|t| t["id"].as_str().unwrap().to_owned());
     assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_repeated_query_parameter_is_joined_with_commas_as_api_gateway_does() {
+    let s = Server::start(Cors::default()).await;
+    for path in ["/v1/todos?limit=1&limit=5000", "/v1/todos?limit=2&limit=2"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: the function sees limit \"1,5000\"");
+        assert!(r.json()["message"].is_string());
+    }
+    assert_eq!(s.get("/v1/todos?limit=2").await.status, StatusCode::OK);
 }

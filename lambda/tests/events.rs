@@ -10,7 +10,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
 use support::{fixture, fresh_table, raw_items};
-use todos::{ApiConfig, App, DynamoStore, EmbeddedStore, TodoStore};
+use todos::{ApiConfig, App, DynamoStore, EmbeddedStore, Owner, TodoStore};
 
 const FIXTURE_ID: &str = "5b0c8a52-8f6e-4c1b-9a57-2f1f4b3c9d10";
 
@@ -232,7 +232,7 @@ async fn a_list_larger_than_the_lambda_response_cap_is_split_by_cursor() {
             priority: todos::Priority::Low,
             due_date: None,
         };
-        store.put(&todo).await.unwrap();
+        store.put(&Owner::Everyone, &todo).await.unwrap();
     }
     let app = App::new(store, ApiConfig::default());
     let mut event = fixture("apigw-v2-get-todos.json");
@@ -394,4 +394,125 @@ async fn the_size_cap_is_exact_to_the_byte() {
         .handle_payload(fixture("apigw-v2-get-todos.json"), "m")
         .await;
     assert_eq!((r.status_code, body(&r)), (500, r#"{"message":"internal error"}"#.to_owned()));
+}
+
+// ---- sign-in (AUTH_MODE=jwt): the owner is the authorizer's `sub` claim ---------------------------
+
+/// The `sub` in the `apigw-v2-jwt-*.json` fixtures.
+const FIXTURE_SUB: &str = "7c1e4a52-3b0f-4d6e-9a18-2f5b6c7d8e90";
+
+/// A signed-in app on a fresh table keyed `UserId` + `Id`, as the deploy creates it with sign-in.
+async fn signed_in_app() -> (App, aws_sdk_dynamodb::Client, String) {
+    let (client, table) = support::fresh_owned_table("events-jwt").await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let config = ApiConfig {
+        auth: todos::config::AuthMode::Jwt,
+        request_deadline: Duration::from_secs(60),
+        ..ApiConfig::default()
+    };
+    (App::new(Arc::new(store), config), client, table)
+}
+
+/// `event` as another user would send it.
+fn as_user(mut event: Value, sub: &str) -> Value {
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!(sub);
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["username"] = json!(sub);
+    event
+}
+
+/// The table's items as (UserId, Id, Description), sorted.
+async fn owned_rows(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<(String, String, String)> {
+    let text = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
+        item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+    };
+    let mut rows: Vec<_> = raw_items(client, table)
+        .await
+        .iter()
+        .map(|i| (text(i, "UserId"), text(i, "Id"), text(i, "Description")))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_events_on_every_route_act_on_the_callers_todos_only() {
+    let (app, client, table) = signed_in_app().await;
+    let other = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d";
+
+    let r = app.handle_payload(fixture("apigw-v2-jwt-post-todo.json"), "req-1").await;
+    assert_eq!(r.status_code, 204, "{}", body(&r));
+    let mut theirs = fixture("apigw-v2-jwt-post-todo.json");
+    theirs["body"] = json!(json!({"id": FIXTURE_ID, "description": "someone else's", "priority": "low"}).to_string());
+    let r = app.handle_payload(as_user(theirs, other), "req-2").await;
+    assert_eq!(r.status_code, 204);
+    assert_eq!(
+        owned_rows(&client, &table).await,
+        vec![
+            (other.to_owned(), FIXTURE_ID.to_owned(), "someone else's".to_owned()),
+            (FIXTURE_SUB.to_owned(), FIXTURE_ID.to_owned(), "Write the design doc".to_owned()),
+        ],
+        "one item per owner under the same id"
+    );
+    let item =
+        raw_items(&client, &table).await.into_iter().find(|i| i["UserId"].as_s().unwrap() == FIXTURE_SUB).unwrap();
+    let mut attributes: Vec<&str> = item.keys().map(String::as_str).collect();
+    attributes.sort_unstable();
+    assert_eq!(attributes, ["Description", "DueDate", "Id", "Priority", "UserId"], "the article's attribute names");
+
+    let r = app.handle_payload(fixture("apigw-v2-jwt-get-todos.json"), "req-3").await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body(&r)).unwrap(),
+        json!([{"id": FIXTURE_ID, "description": "Write the design doc", "priority": "high",
+                "dueDate": "2026-12-01T09:30:00"}])
+    );
+    assert!(!body(&r).contains(FIXTURE_SUB), "no response holds the owner id");
+    let r = app.handle_payload(fixture("apigw-v2-jwt-get-todos-page.json"), "req-4").await;
+    assert_eq!((r.status_code, header(&r, "x-next-cursor")), (200, None));
+    assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap().as_array().unwrap().len(), 1);
+
+    let r = app.handle_payload(as_user(fixture("apigw-v2-jwt-delete-todo.json"), other), "req-5").await;
+    assert_eq!(r.status_code, 204);
+    assert_eq!(owned_rows(&client, &table).await.len(), 1, "the other user's DELETE removed only theirs");
+    let r = app.handle_payload(fixture("apigw-v2-jwt-delete-todo.json"), "req-6").await;
+    assert_eq!(r.status_code, 204);
+    assert!(owned_rows(&client, &table).await.is_empty());
+    let r = app.handle_payload(fixture("apigw-v2-jwt-get-todos.json"), "req-7").await;
+    assert_eq!(body(&r), "[]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_function_answers_401_to_an_event_without_sub_and_touches_nothing() {
+    let (app, client, table) = signed_in_app().await;
+    let r = app.handle_payload(fixture("apigw-v2-jwt-post-todo.json"), "seed").await;
+    assert_eq!(r.status_code, 204);
+    let before = owned_rows(&client, &table).await;
+
+    let mut events = Vec::new();
+    for name in ["get-todos", "get-todos-page", "post-todo", "delete-todo"] {
+        // No authorizer at all (a route deployed without it), and a JWT authorizer without `sub`.
+        events.push((format!("{name} without authorizer"), fixture(&format!("apigw-v2-{name}.json"))));
+        let mut no_sub = fixture(&format!("apigw-v2-jwt-{name}.json"));
+        no_sub["requestContext"]["authorizer"]["jwt"]["claims"].as_object_mut().unwrap().remove("sub");
+        events.push((format!("{name} without sub"), no_sub));
+        events.push((format!("{name} with an empty sub"), as_user(fixture(&format!("apigw-v2-jwt-{name}.json")), "")));
+    }
+    for (what, event) in events {
+        let r = app.handle_payload(event, "no-owner").await;
+        assert_eq!(r.status_code, 401, "{what}");
+        assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap(), json!({"message": "Unauthorized"}), "{what}");
+    }
+    assert_eq!(owned_rows(&client, &table).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sign_in_authorizer_claims_change_nothing() {
+    let (app, client, table) = dynamo_app().await;
+    let r = app.handle_payload(fixture("apigw-v2-jwt-post-todo.json"), "a").await;
+    assert_eq!(r.status_code, 204);
+    let items = raw_items(&client, &table).await;
+    assert_eq!(items.len(), 1);
+    assert!(!items[0].contains_key("UserId"), "mode none writes today's item");
+    let r = app.handle_payload(as_user(fixture("apigw-v2-jwt-get-todos.json"), "anyone"), "b").await;
+    assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap().as_array().unwrap().len(), 1, "one shared list");
 }

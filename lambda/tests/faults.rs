@@ -244,7 +244,7 @@ async fn a_scan_failing_after_its_first_page_yields_503_not_a_partial_list() {
                     priority: todos::Priority::Normal,
                     due_date: None,
                 };
-                todos::TodoStore::put(store.as_ref(), &t).await.unwrap();
+                todos::TodoStore::put(store.as_ref(), &todos::Owner::Everyone, &t).await.unwrap();
             }
         });
     }

@@ -9,14 +9,14 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
 use support::fixture;
-use todos::{ApiConfig, App, EmbeddedStore, Priority, Todo, TodoStore};
+use todos::{ApiConfig, App, EmbeddedStore, Owner, Priority, Todo, TodoStore};
 
 const ID: &str = "00000000-0000-4000-8000-000000000000";
 
 async fn app_with_one_todo() -> (App, EmbeddedStore) {
     let store = EmbeddedStore::in_memory().unwrap();
     let todo = Todo { id: ID.to_owned(), description: "d".to_owned(), priority: Priority::Low, due_date: None };
-    store.put(&todo).await.unwrap();
+    store.put(&Owner::Everyone, &todo).await.unwrap();
     (App::new(Arc::new(store.clone()), ApiConfig::default()), store)
 }
 
@@ -47,5 +47,5 @@ async fn a_query_parameter_with_no_values_is_ignored_instead_of_crashing() {
     let r = app.handle_payload(event, "fuzz").await;
     assert_eq!(r.status_code, 400);
     assert!(body(&r).is_object());
-    assert_eq!(store.list(None, 10).await.unwrap().todos.len(), 1, "a 4xx leaves the store alone");
+    assert_eq!(store.list(&Owner::Everyone, None, 10).await.unwrap().todos.len(), 1, "a 4xx leaves the store alone");
 }

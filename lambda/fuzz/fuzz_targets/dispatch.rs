@@ -21,7 +21,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
 use todos::entrypoints::lambda::from_event;
-use todos::{ApiConfig, ApiRequest, App, EmbeddedStore, Priority, Todo, TodoStore};
+use todos::{ApiConfig, ApiRequest, App, EmbeddedStore, Owner, Priority, Todo, TodoStore};
 
 thread_local! {
     static RT: tokio::runtime::Runtime =
@@ -77,12 +77,12 @@ async fn fresh_store(seed: usize) -> EmbeddedStore {
     let have = snapshot(&store).await;
     for (id, todo) in &have {
         if want.get(id) != Some(todo) {
-            store.delete(id).await.expect("reset delete");
+            store.delete(&Owner::Everyone, id).await.expect("reset delete");
         }
     }
     for (id, todo) in &want {
         if have.get(id) != Some(todo) {
-            store.put(todo).await.expect("reset put");
+            store.put(&Owner::Everyone, todo).await.expect("reset put");
         }
     }
     store
@@ -182,7 +182,7 @@ fn without_empty_query_lists(mut payload: Value) -> Value {
 }
 
 async fn snapshot(store: &EmbeddedStore) -> BTreeMap<String, Todo> {
-    let page = store.list(None, usize::MAX).await.expect("list");
+    let page = store.list(&Owner::Everyone, None, usize::MAX).await.expect("list");
     assert_eq!(page.last_key, None);
     page.todos.into_iter().map(|t| (t.id.clone(), Arc::unwrap_or_clone(t))).collect()
 }

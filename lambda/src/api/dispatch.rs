@@ -3,6 +3,8 @@
 //! the same route table, with the stage prefix ignored.
 
 use super::{ApiConfig, ApiError, ApiRequest, ApiResponse, handlers};
+use crate::config::AuthMode;
+use crate::domain::Owner;
 use crate::routes::{self, Operation, RouteMatch};
 use crate::store::TodoStore;
 
@@ -34,12 +36,27 @@ async fn route(request: &ApiRequest, store: &dyn TodoStore, config: &ApiConfig) 
             }
         }
     };
+    let owner = owner(request, config)?;
     match operation {
         Operation::ListTodos => {
-            handlers::list_todos(request.query_param("limit"), request.query_param("cursor"), store, config).await
+            let (limit, cursor) = (request.query_param("limit"), request.query_param("cursor"));
+            handlers::list_todos(limit, cursor, &owner, store, config).await
         }
-        Operation::PutTodo => handlers::put_todo(request.body.as_deref(), store, config).await,
-        Operation::DeleteTodo => handlers::delete_todo(id.as_deref().unwrap_or_default(), store).await,
+        Operation::PutTodo => handlers::put_todo(request.body.as_deref(), &owner, store, config).await,
+        Operation::DeleteTodo => handlers::delete_todo(id.as_deref().unwrap_or_default(), &owner, store).await,
+    }
+}
+
+/// Whose todos this request may see. With sign-in on, a request without a `sub` claim is refused
+/// rather than served the shared list: the authorizer in front should never let one through, and if
+/// it does (a route deployed without it), nobody's todos leak.
+fn owner(request: &ApiRequest, config: &ApiConfig) -> Result<Owner, ApiError> {
+    match config.auth {
+        AuthMode::None => Ok(Owner::Everyone),
+        AuthMode::Jwt => match request.subject.as_deref() {
+            Some(sub) if !sub.is_empty() => Ok(Owner::User(sub.to_owned())),
+            _ => Err(ApiError::Unauthorized),
+        },
     }
 }
 

@@ -22,6 +22,10 @@ pub enum ApiError {
     /// 422: the body is JSON but breaks the contract; every failing field.
     #[error("validation failed: {0:?}")]
     Validation(FieldErrors),
+    /// 401: sign-in is on and the request carries no owner (no `sub` claim from the authorizer).
+    /// The body is API Gateway's own, so a client sees one answer whichever layer refused it.
+    #[error("unauthorized")]
+    Unauthorized,
     /// 404: no such route.
     #[error("not found")]
     NotFound,
@@ -42,6 +46,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::Unauthorized => 401,
             ApiError::Validation(_) => 422,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
@@ -59,6 +64,7 @@ impl ApiError {
                 json!({ "message": format!("request body is larger than {limit} bytes") })
             }
             ApiError::Validation(errors) => json!({ "fieldErrors": errors }),
+            ApiError::Unauthorized => json!({ "message": "Unauthorized" }),
             ApiError::NotFound => json!({ "message": "not found" }),
             ApiError::MethodNotAllowed(_) => json!({ "message": "method not allowed" }),
             ApiError::Store(StoreError::Corrupt(_)) => json!({ "message": "internal error" }),

@@ -1,4 +1,6 @@
-//! The three handlers: plain async functions of decoded input and a store.
+//! The three handlers: plain async functions of decoded input, the request's [`Owner`] and a store.
+//!
+//! The owner is never written into a response and never logged: it is a user id.
 
 use std::time::Instant;
 
@@ -10,7 +12,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::{ApiConfig, ApiError, ApiResponse};
-use crate::domain::{is_uuid, validate_todo};
+use crate::domain::{Owner, is_uuid, validate_todo};
 use crate::routes::NEXT_CURSOR_HEADER;
 use crate::store::{StoreError, TodoStore};
 
@@ -20,10 +22,11 @@ const STORE_BATCH: usize = 1000;
 /// `GET /todos[?limit=N][&cursor=C]`: a JSON array of todos. When more remain (because of `limit`, the
 /// response size cap or the time budget) the response carries the `x-next-cursor` header; a client that
 /// ignores it still gets a valid array.
-#[instrument(skip(store, config), err(Display, level = "debug"))]
+#[instrument(skip(owner, store, config), err(Display, level = "debug"))]
 pub async fn list_todos(
     limit: Option<&str>,
     cursor: Option<&str>,
+    owner: &Owner,
     store: &dyn TodoStore,
     config: &ApiConfig,
 ) -> Result<ApiResponse, ApiError> {
@@ -51,7 +54,7 @@ pub async fn list_todos(
         let Some(remaining) = config.request_deadline.checked_sub(started.elapsed()) else {
             return Err(ApiError::Timeout);
         };
-        let page = match tokio::time::timeout(remaining, store.list(start_after.as_deref(), want)).await {
+        let page = match tokio::time::timeout(remaining, store.list(owner, start_after.as_deref(), want)).await {
             Ok(page) => page?,
             Err(_) => return Err(ApiError::Timeout),
         };
@@ -100,7 +103,12 @@ pub async fn list_todos(
 
 /// `POST /todos`: validate the JSON body and insert or replace the todo; 204 on success.
 #[instrument(skip_all, err(Display, level = "debug"))]
-pub async fn put_todo(body: Option<&[u8]>, store: &dyn TodoStore, config: &ApiConfig) -> Result<ApiResponse, ApiError> {
+pub async fn put_todo(
+    body: Option<&[u8]>,
+    owner: &Owner,
+    store: &dyn TodoStore,
+    config: &ApiConfig,
+) -> Result<ApiResponse, ApiError> {
     let body = body.filter(|b| !b.iter().all(u8::is_ascii_whitespace));
     let Some(body) = body else {
         return Err(ApiError::BadRequest("request body must be a JSON object"));
@@ -117,17 +125,18 @@ pub async fn put_todo(body: Option<&[u8]>, store: &dyn TodoStore, config: &ApiCo
         return Err(ApiError::BadRequest("request body must be a JSON object"));
     };
     let todo = validate_todo(&object).map_err(ApiError::Validation)?;
-    store.put(&todo).await?;
+    // `validate_todo` keeps only the contract's fields: a `userId`/`owner` in the body goes nowhere.
+    store.put(owner, &todo).await?;
     Ok(ApiResponse::no_content())
 }
 
 /// `DELETE /todos/{id}`: delete the todo; 204 whether or not it existed.
-#[instrument(skip(store), err(Display, level = "debug"))]
-pub async fn delete_todo(id: &str, store: &dyn TodoStore) -> Result<ApiResponse, ApiError> {
+#[instrument(skip(owner, store), err(Display, level = "debug"))]
+pub async fn delete_todo(id: &str, owner: &Owner, store: &dyn TodoStore) -> Result<ApiResponse, ApiError> {
     if !is_uuid(id) {
         return Err(ApiError::BadRequest("id must be a UUID"));
     }
-    store.delete(id).await?;
+    store.delete(owner, id).await?;
     Ok(ApiResponse::no_content())
 }
 

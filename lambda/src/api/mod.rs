@@ -11,9 +11,13 @@ pub use handlers::{delete_todo, list_todos, put_todo};
 
 use std::time::Duration;
 
-/// Limits of the API, fixed at start-up.
+use crate::config::AuthMode;
+
+/// Limits and mode of the API, fixed at start-up.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
+    /// Sign-in: whether each request must carry an owner (the authorizer's `sub` claim).
+    pub auth: AuthMode,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
     /// Largest `GET /todos` body, measured as the JSON string (quotes included) it becomes in the Lambda
@@ -30,6 +34,7 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
+            auth: AuthMode::None,
             max_body_bytes: 256 * 1024,
             // 6 MiB minus room for the status, headers and the response document's own syntax.
             max_list_bytes: 6 * 1024 * 1024 - 16 * 1024,
@@ -57,6 +62,10 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     /// The body bytes, already base64-decoded.
     pub body: Option<Vec<u8>>,
+    /// The `sub` claim of the caller's token, as the JWT authorizer in front put it in the request
+    /// context (`requestContext.authorizer.jwt.claims.sub`); `None` without one. Read only when
+    /// [`ApiConfig::auth`] is [`AuthMode::Jwt`].
+    pub subject: Option<String>,
 }
 
 impl ApiRequest {

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = LambdaConfig::from_env()?;
     let client = todos::store::lambda_client(&config);
     let store = DynamoStore::new(client, config.table_name);
-    let app = App::new(Arc::new(store), ApiConfig::default());
+    let app = App::new(Arc::new(store), ApiConfig { auth: config.auth, ..ApiConfig::default() });
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(app.handle_payload(event.payload, &event.context.request_id).await) }

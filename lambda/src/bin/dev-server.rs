@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
+use todos::config::AuthMode;
 use todos::entrypoints::dev_server::DevServer;
+use todos::entrypoints::dev_server::authorizer::JwtAuthorizer;
 use todos::routes::Cors;
 use todos::telemetry::{self, LogFormat};
 use todos::{ApiConfig, App, DynamoStore, EmbeddedStore, TodoStore};
@@ -37,12 +39,27 @@ struct Args {
     /// Stage name: the first path segment, as in AWS.
     #[arg(long, default_value = "v1")]
     stage: String,
+    /// Sign-in: the OpenID Connect issuer whose tokens are accepted, exactly as in their `iss`
+    /// (`https://`, or `http://` on loopback). With --auth-audience, every route needs a bearer token
+    /// and each user sees only their own todos.
+    #[arg(long, env = "AUTH_ISSUER", requires = "auth_audience")]
+    auth_issuer: Option<String>,
+    /// Sign-in: an accepted audience (`aud`, or `client_id` of tokens without `aud`); repeat or
+    /// separate with commas for several.
+    #[arg(long, env = "AUTH_AUDIENCE", value_delimiter = ',', requires = "auth_issuer")]
+    auth_audience: Vec<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     telemetry::init(LogFormat::Text);
     let args = Args::parse();
+    let auth = match args.auth_issuer.as_deref().filter(|i| !i.trim().is_empty()) {
+        None => None,
+        Some(issuer) => Some(Arc::new(
+            JwtAuthorizer::new(issuer, args.auth_audience.clone()).context("setting up sign-in (--auth-issuer)")?,
+        )),
+    };
     let store: Arc<dyn TodoStore> = if args.dynamodb {
         let config = todos::config::LambdaConfig::from_env()?;
         let sdk = todos::store::dynamodb_sdk_config().await;
@@ -63,11 +80,21 @@ async fn main() -> anyhow::Result<()> {
         args.data.display().to_string()
     };
     tracing::info!(store = %store_desc, "listening on http://{local}/{}/todos", args.stage);
-    let server = DevServer {
-        app: App::new(store, ApiConfig::default()),
-        cors: Cors::with_origins(args.cors_origins),
-        stage: args.stage,
-    };
+    let mut cors = Cors::with_origins(args.cors_origins);
+    let mut config = ApiConfig::default();
+    if let Some(auth) = &auth {
+        tracing::info!(issuer = auth.issuer(), audiences = ?auth.audiences(), "sign-in on: bearer tokens required");
+        cors = cors.with_authorization();
+        config.auth = AuthMode::Jwt;
+        // In the background: the issuer may start after the API (`make dev AUTH=1` starts both).
+        let auth = auth.clone();
+        tokio::spawn(async move {
+            if let Err(error) = auth.prefetch().await {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::new(error)), "issuer's keys not available yet; retrying when a token arrives");
+            }
+        });
+    }
+    let server = DevServer { app: App::new(store, config), cors, stage: args.stage, auth };
     server.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

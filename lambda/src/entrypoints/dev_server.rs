@@ -1,6 +1,12 @@
 //! The local dev server: serves the API over HTTP under the stage path (`/v1/todos`), turning each
 //! request into the API Gateway v2 event AWS would send (route key, path parameters, stage) and
 //! answering CORS the way API Gateway does from the same [`Cors`] setting.
+//!
+//! With sign-in on it also stands in for API Gateway's JWT authorizer ([`authorizer`]): a request to a
+//! route needs a valid bearer token, or it is answered 401 before the application sees it; the token's
+//! claims go into the event where API Gateway puts them (`requestContext.authorizer.jwt.claims`).
+
+pub mod authorizer;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
-    ApiGatewayV2httpResponse,
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
 };
 use aws_lambda_events::encodings::Body as EventBody;
 use base64::Engine as _;
@@ -21,7 +27,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+use self::authorizer::JwtAuthorizer;
 use super::App;
+use crate::config::AuthMode;
 use crate::routes::{self, Cors, RouteMatch};
 
 /// Settings of the dev server.
@@ -33,6 +41,10 @@ pub struct DevServer {
     pub cors: Cors,
     /// Stage name, the first path segment (`v1`).
     pub stage: String,
+    /// Sign-in: the authorizer every routed request must pass. Set exactly when the app's
+    /// [`ApiConfig::auth`](crate::ApiConfig::auth) is [`AuthMode::Jwt`] ([`DevServer::serve`] refuses a
+    /// mix), and allow the `authorization` header in [`DevServer::cors`].
+    pub auth: Option<Arc<JwtAuthorizer>>,
 }
 
 impl DevServer {
@@ -43,6 +55,14 @@ impl DevServer {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
+        if self.auth.is_some() != (self.app.config().auth == AuthMode::Jwt) {
+            // An authorizer in front of a shared list (or a signed-in app with nothing in front) would
+            // serve everybody's todos to anybody.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the dev server needs an authorizer exactly when the app runs with sign-in (AuthMode::Jwt)",
+            ));
+        }
         let server = Arc::new(self);
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -120,7 +140,27 @@ impl DevServer {
         if parts.method == Method::OPTIONS {
             return self.preflight(&parts.headers, origin);
         }
-        let event = self.event(&parts, route_path, body, peer);
+        let mut event = self.event(&parts, route_path, body, peer);
+        if let Some(auth) = &self.auth {
+            // As in API Gateway, the authorizer guards the routes; a request no route matches goes on to
+            // the app's 404/405 (which read nothing).
+            if event.route_key.as_deref() != Some("$default") {
+                let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+                match auth.verify(authorization).await {
+                    Ok(claims) => {
+                        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+                        jwt.claims = claims;
+                        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                        authorizer.jwt = Some(jwt);
+                        event.request_context.authorizer = Some(authorizer);
+                    }
+                    Err(reason) => {
+                        tracing::debug!(%reason, path, "request refused by the authorizer");
+                        return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#.into());
+                    }
+                }
+            }
+        }
         let request_id = event.request_context.request_id.clone().unwrap_or_default();
         from_event_response(self.app.handle_event(event, &request_id).await)
     }
@@ -143,7 +183,16 @@ impl DevServer {
         let raw_query = parts.uri.query().unwrap_or_default();
         let mut query: std::collections::HashMap<String, Vec<String>> = Default::default();
         for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-            query.entry(k.into_owned()).or_default().push(v.into_owned());
+            let values = query.entry(k.into_owned()).or_default();
+            // API Gateway (payload 2.0) joins a repeated parameter's values with commas into one value:
+            // `limit=1&limit=5000` reaches the function as `limit: "1,5000"`, a malformed limit.
+            match values.first_mut() {
+                Some(joined) => {
+                    joined.push(',');
+                    joined.push_str(&v);
+                }
+                None => values.push(v.into_owned()),
+            }
         }
 
         let mut http_description = ApiGatewayV2httpRequestContextHttpDescription::default();

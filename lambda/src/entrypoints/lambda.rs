@@ -82,6 +82,10 @@ impl App {
 /// Decodes an event into the handlers' request type.
 pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiError> {
     let context = event.request_context;
+    // API Gateway's JWT authorizer verified the token and copied its claims here; with a Lambda or IAM
+    // authorizer, or none, there is no `sub` and dispatch decides what that means.
+    let subject =
+        context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).and_then(|jwt| jwt.claims.get("sub").cloned());
     let body = match event.body {
         None => None,
         Some(text) if event.is_base64_encoded => {
@@ -97,6 +101,7 @@ pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiError
         path_parameters: event.path_parameters.into_iter().collect(),
         query: event.query_string_parameters.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         body,
+        subject,
     })
 }
 

@@ -1,5 +1,10 @@
-//! The DynamoDB store: one table with hash key `Id`, items compatible with the original Go service
-//! (string attributes `Id`, `Description`, `Priority`, `DueDate`, where `DueDate: ""` means none).
+//! The DynamoDB store: items compatible with the original Go service (string attributes `Id`,
+//! `Description`, `Priority`, `DueDate`, where `DueDate: ""` means none).
+//!
+//! Two table layouts, one per mode of the stack: without sign-in the table's only key is `Id` (hash) and
+//! [`Owner::Everyone`] lists it with `Scan`; with sign-in the table is keyed `UserId` (hash) + `Id`
+//! (range), as in the article's second part, and [`Owner::User`] reads only its own partition with
+//! `Query` (never `Scan`, which the deploy's IAM policy does not allow in that mode).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use tracing::instrument;
 
 use super::{Page, StoreError, TodoStore};
 use crate::config::LambdaConfig;
-use crate::domain::{Priority, Todo};
+use crate::domain::{Owner, Priority, Todo};
 
 /// The DynamoDB client of the Lambda function, built from what Lambda puts in the environment:
 /// credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, the region and
@@ -108,9 +113,11 @@ pub struct DynamoStore {
     table: String,
 }
 
-/// The item as the Go service wrote it.
+/// The item as the Go service wrote it, plus the owner's `UserId` in a table with sign-in.
 #[derive(Debug, Serialize, Deserialize)]
 struct Item {
+    #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
     #[serde(rename = "Id")]
     id: String,
     #[serde(rename = "Description", default)]
@@ -145,23 +152,57 @@ impl DynamoStore {
     }
 }
 
+/// Hash key of the table with sign-in.
+const USER_ID: &str = "UserId";
+/// Hash key of the table without sign-in; range key of the table with it.
+const ID: &str = "Id";
+
 #[async_trait]
 impl TodoStore for DynamoStore {
-    #[instrument(skip(self), level = "debug")]
-    async fn list(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
-        let start = start_after.map(|k| HashMap::from([("Id".to_owned(), AttributeValue::S(k.to_owned()))]));
-        let out = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::unavailable("scan", e))?;
-        let todos = out
-            .items
+    #[instrument(skip(self, owner), level = "debug")]
+    async fn list(&self, owner: &Owner, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let start = |mut key: HashMap<String, AttributeValue>| {
+            start_after.map(|k| {
+                key.insert(ID.to_owned(), AttributeValue::S(k.to_owned()));
+                key
+            })
+        };
+        let (items, last_key) = match owner {
+            Owner::Everyone => {
+                let out = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .limit(limit)
+                    .set_exclusive_start_key(start(HashMap::new()))
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::unavailable("scan", e))?;
+                (out.items, out.last_evaluated_key)
+            }
+            Owner::User(user) => {
+                // The cursor only ever supplies the range key; the hash key is always the caller's, so no
+                // cursor can move a listing into another user's partition.
+                let owner_key = HashMap::from([(USER_ID.to_owned(), AttributeValue::S(user.clone()))]);
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .key_condition_expression("#owner = :owner")
+                    .expression_attribute_names("#owner", USER_ID)
+                    .expression_attribute_values(":owner", AttributeValue::S(user.clone()))
+                    .limit(limit)
+                    .set_exclusive_start_key(start(owner_key))
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::unavailable("query", e))?;
+                (out.items, out.last_evaluated_key)
+            }
+        };
+        let todos = items
             .unwrap_or_default()
             .into_iter()
             .map(|item| {
@@ -170,13 +211,17 @@ impl TodoStore for DynamoStore {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let last_key = out.last_evaluated_key.and_then(|mut k| k.remove("Id")).and_then(|v| v.as_s().ok().cloned());
+        let last_key = last_key.and_then(|mut k| k.remove(ID)).and_then(|v| v.as_s().ok().cloned());
         Ok(Page { todos, last_key })
     }
 
-    #[instrument(skip(self, todo), fields(id = %todo.id), level = "debug")]
-    async fn put(&self, todo: &Todo) -> Result<(), StoreError> {
+    #[instrument(skip(self, owner, todo), fields(id = %todo.id), level = "debug")]
+    async fn put(&self, owner: &Owner, todo: &Todo) -> Result<(), StoreError> {
         let item = Item {
+            user_id: match owner {
+                Owner::Everyone => None,
+                Owner::User(user) => Some(user.clone()),
+            },
             id: todo.id.clone(),
             description: todo.description.clone(),
             priority: todo.priority.as_str().to_owned(),
@@ -193,15 +238,13 @@ impl TodoStore for DynamoStore {
         Ok(())
     }
 
-    #[instrument(skip(self), level = "debug")]
-    async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("Id", AttributeValue::S(id.to_owned()))
-            .send()
-            .await
-            .map_err(|e| StoreError::unavailable("delete item", e))?;
+    #[instrument(skip(self, owner), level = "debug")]
+    async fn delete(&self, owner: &Owner, id: &str) -> Result<(), StoreError> {
+        let mut request = self.client.delete_item().table_name(&self.table).key(ID, AttributeValue::S(id.to_owned()));
+        if let Owner::User(user) = owner {
+            request = request.key(USER_ID, AttributeValue::S(user.clone()));
+        }
+        request.send().await.map_err(|e| StoreError::unavailable("delete item", e))?;
         Ok(())
     }
 }

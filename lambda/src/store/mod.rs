@@ -3,6 +3,11 @@
 //!
 //! Both keep todos in the order of a cursor key so that `list` pages through them: a page ends at
 //! `last_key`, and the next page starts after it.
+//!
+//! Every call names an [`Owner`]: [`Owner::Everyone`] is the one shared list of mode `none` (stored
+//! exactly as before sign-in existed), [`Owner::User`] the todos of one signed-in user. A call for one
+//! owner never reads, lists past or writes another owner's todos, even where the ids are equal; a
+//! cursor key is a position inside the caller's own todos only.
 
 mod dynamodb;
 mod embedded;
@@ -14,9 +19,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::Todo;
+use crate::domain::{Owner, Todo};
 
-/// A store failure. The HTTP layer answers every one of them with 503; the source is logged, never sent.
+/// A store failure. The HTTP layer answers [`StoreError::Unavailable`] with 503 and
+/// [`StoreError::Corrupt`] with 500; the source is logged, never sent.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend could not be reached, timed out, or refused the request (throttling included).
@@ -52,12 +58,12 @@ pub struct Page {
 /// Storage of todos. Implementations must be safe to share between concurrent requests.
 #[async_trait]
 pub trait TodoStore: Send + Sync {
-    /// Up to `limit` todos after the key `start_after` (from the beginning when `None`). A page may hold
-    /// fewer than `limit` todos and still have a `last_key` (DynamoDB stops at 1 MB); only a page with
-    /// `last_key == None` is the end.
-    async fn list(&self, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
-    /// Inserts or replaces the todo with `todo.id`. Durable when it returns `Ok`.
-    async fn put(&self, todo: &Todo) -> Result<(), StoreError>;
-    /// Deletes the todo with `id`; deleting a missing todo succeeds.
-    async fn delete(&self, id: &str) -> Result<(), StoreError>;
+    /// Up to `limit` of `owner`'s todos after the key `start_after` (from the beginning when `None`). A
+    /// page may hold fewer than `limit` todos and still have a `last_key` (DynamoDB stops at 1 MB); only a
+    /// page with `last_key == None` is the end.
+    async fn list(&self, owner: &Owner, start_after: Option<&str>, limit: usize) -> Result<Page, StoreError>;
+    /// Inserts or replaces `owner`'s todo with `todo.id`. Durable when it returns `Ok`.
+    async fn put(&self, owner: &Owner, todo: &Todo) -> Result<(), StoreError>;
+    /// Deletes `owner`'s todo with `id`; deleting a missing todo succeeds.
+    async fn delete(&self, owner: &Owner, id: &str) -> Result<(), StoreError>;
 }

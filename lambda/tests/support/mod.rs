@@ -5,6 +5,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod issuer;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -100,17 +102,30 @@ pub fn unique_table(prefix: &str) -> String {
 
 /// Creates the table as the deploy does: hash key `Id` (S), on demand.
 pub async fn create_table(client: &Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("Id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("Id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    create_keyed_table(client, name, &[("Id", KeyType::Hash)]).await;
+}
+
+/// Creates the table as the deploy does with sign-in on: hash key `UserId` (S), range key `Id` (S).
+pub async fn create_owned_table(client: &Client, name: &str) {
+    create_keyed_table(client, name, &[("UserId", KeyType::Hash), ("Id", KeyType::Range)]).await;
+}
+
+async fn create_keyed_table(client: &Client, name: &str, keys: &[(&str, KeyType)]) {
+    let mut create = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    for (attribute, key_type) in keys {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder().attribute_name(*attribute).key_type(key_type.clone()).build().unwrap(),
+            );
+    }
+    create.send().await.expect("create table");
     // As in DynamoDB, a new table is CREATING for a moment (dynalite: one timer tick) and refuses items.
     for _ in 0..200 {
         let out = client.describe_table().table_name(name).send().await.expect("describe table");
@@ -127,6 +142,14 @@ pub async fn fresh_table(prefix: &str) -> (Client, String) {
     let client = client(&Dynalite::shared().endpoint).await;
     let name = unique_table(prefix);
     create_table(&client, &name).await;
+    (client, name)
+}
+
+/// A fresh table keyed by owner (`UserId` + `Id`) on the shared emulator and a client for it.
+pub async fn fresh_owned_table(prefix: &str) -> (Client, String) {
+    let client = client(&Dynalite::shared().endpoint).await;
+    let name = unique_table(prefix);
+    create_owned_table(&client, &name).await;
     (client, name)
 }
 
@@ -167,9 +190,17 @@ pub struct DevServerProcess {
 impl DevServerProcess {
     /// Starts the binary and waits (up to 10 s) until it accepts connections.
     pub fn start(data: &std::path::Path, port: u16) -> DevServerProcess {
+        DevServerProcess::start_with(data, port, &[])
+    }
+
+    /// As [`DevServerProcess::start`], with more command-line arguments.
+    pub fn start_with(data: &std::path::Path, port: u16, args: &[&str]) -> DevServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dev-server"))
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--data"])
             .arg(data)
+            .args(args)
+            .env_remove("AUTH_ISSUER")
+            .env_remove("AUTH_AUDIENCE")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
