@@ -11,6 +11,11 @@ YES ?=
 IAC = cargo run --quiet -p iac --
 IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION))
 CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
+# make dev AUTH=1: sign-in through the local OpenID provider (client/scripts/oidc-provider.mjs).
+AUTH ?=
+AUTH_ISSUER = http://localhost:9000
+AUTH_AUDIENCE = urn:todos:api
+AUTH_PASSWORD ?= todos-dev-password
 
 # Emulators the tests start themselves (each on a free loopback port).
 export DYNALITE_DIR := $(CURDIR)/lambda/tests/emulator
@@ -22,8 +27,9 @@ export SCHEMATHESIS ?= $(CURDIR)/target/tools/venv/bin/schemathesis
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-dev: client/node_modules ## the API on the embedded store (127.0.0.1:3000) and the client (localhost:8100); Ctrl-C stops both
+dev: client/node_modules ## the API on the embedded store (127.0.0.1:3000) and the client (localhost:8100); AUTH=1 adds sign-in through a local OpenID provider (localhost:9000); Ctrl-C stops all
 	cargo build -p todos --bin dev-server
+ifeq ($(filter 1 yes true,$(AUTH)),)
 	@echo "API    http://127.0.0.1:3000/v1/todos   (data: target/dev-data/todos.redb)"
 	@echo "client http://localhost:8100                (Ctrl-C stops both)"
 	@# The client's config.json points at port 3000; PORT is unset for ng serve, which would read it.
@@ -31,6 +37,21 @@ dev: client/node_modules ## the API on the embedded store (127.0.0.1:3000) and t
 	  (cd client && exec env -u PORT npm start) & web=$$!; \
 	  trap 'kill $$api $$web 2>/dev/null; wait $$api $$web 2>/dev/null; exit 0' INT TERM; \
 	  wait -n $$api $$web || true; kill $$api $$web 2>/dev/null; wait 2>/dev/null; exit 1
+else
+	@echo "sign-in http://localhost:9000    local OpenID provider (discovery: /.well-known/openid-configuration)"
+	@echo "          users alice@example.com, bob@example.com   password $(AUTH_PASSWORD)"
+	@echo "API     http://127.0.0.1:3000/v1/todos   tokens from $(AUTH_ISSUER) for $(AUTH_AUDIENCE) (data: target/dev-data/todos-auth.redb)"
+	@echo "client  http://localhost:8100   (client/dev/auth/config.json; Ctrl-C stops all three)"
+	@mkdir -p target/dev-data
+	@# The provider first: the API reads its discovery document and keys.
+	@(cd client && exec env OIDC_PASSWORD='$(AUTH_PASSWORD)' ./node_modules/.bin/node scripts/oidc-provider.mjs --port 9000 --audience $(AUTH_AUDIENCE)) & idp=$$!; \
+	  trap 'kill $$idp $${api:-} $${web:-} 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM; \
+	  for _ in $$(seq 100); do curl -sf -o /dev/null $(AUTH_ISSUER)/.well-known/openid-configuration && break; sleep 0.1; done; \
+	  ./target/debug/dev-server --host 127.0.0.1 --port 3000 --data target/dev-data/todos-auth.redb \
+	    --auth-issuer $(AUTH_ISSUER) --auth-audience $(AUTH_AUDIENCE) & api=$$!; \
+	  (cd client && exec env -u PORT npm run start:auth) & web=$$!; \
+	  wait -n $$idp $$api $$web || true; kill $$idp $$api $$web 2>/dev/null; wait 2>/dev/null; exit 1
+endif
 
 dev-api: ## only the API, in the foreground, on 127.0.0.1:$(PORT) (make dev-api PORT=8080)
 	cargo run -p todos --bin dev-server -- --host 127.0.0.1 --port $(PORT)

@@ -1,10 +1,11 @@
 // Helpers for the end-to-end suite: free ports, a tiny static server, the API process, Chromium.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -95,14 +96,14 @@ export async function startStaticServer(roots) {
   };
 }
 
-/** Polls `url` until it answers 200 (bounded). */
-export async function waitForOk(url, timeoutMs = 30_000) {
+/** Polls `url` until it answers 200 (or `status`) (bounded). */
+export async function waitForOk(url, timeoutMs = 30_000, status = 200) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
+      if (res.status === status) return;
       last = `HTTP ${res.status}`;
     } catch (err) {
       last = err.message;
@@ -112,12 +113,16 @@ export async function waitForOk(url, timeoutMs = 30_000) {
   throw new Error(`timed out waiting for ${url} (${last})`);
 }
 
-/** Starts the API dev server binary and waits until GET /v1/todos answers 200. */
-export async function startApi({ bin, port, dataFile }) {
+/**
+ * Starts the API dev server binary and waits until GET /v1/todos answers 200 (with `auth`, the 401 of a
+ * request without a token).
+ */
+export async function startApi({ bin, port, dataFile, auth }) {
   if (!existsSync(bin)) {
     throw new Error(`API binary not found at ${bin}: run \`cargo build -p todos --bin dev-server\` or set DEV_SERVER_BIN`);
   }
   const args = ['--host', '127.0.0.1', '--port', String(port), ...(dataFile ? ['--data', dataFile] : ['--memory'])];
+  if (auth) args.push('--auth-issuer', auth.issuer, '--auth-audience', auth.audience);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -131,7 +136,7 @@ export async function startApi({ bin, port, dataFile }) {
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     await Promise.race([
-      waitForOk(`${baseUrl}/todos`),
+      waitForOk(`${baseUrl}/todos`, 30_000, auth ? 401 : 200),
       exited.then(({ code, signal }) => {
         throw new Error(`API exited early (code ${code}, signal ${signal}):\n${output}`);
       }),
@@ -143,6 +148,45 @@ export async function startApi({ bin, port, dataFile }) {
   return { child, baseUrl, output: () => output, stop: () => stopProcess(child) };
 }
 
+/** What the local OpenID provider (scripts/oidc-provider.mjs) and the API agree on. */
+export const OIDC = {
+  clientId: 'todos-app',
+  audience: 'urn:todos:api',
+  password: 'todos-dev-password',
+  alice: 'alice@example.com',
+  bob: 'bob@example.com',
+};
+
+/** Starts scripts/oidc-provider.mjs on `port` (issuer http://localhost:<port>) and waits for its discovery. */
+export async function startOidcProvider({ port, redirectUris = [], accessTokenTtl = 300 }) {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/oidc-provider.mjs');
+  const args = [script, '--port', String(port), '--access-token-ttl', String(accessTokenTtl)];
+  for (const uri of redirectUris) args.push('--redirect-uri', uri);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let output = '';
+  const collect = (chunk) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const issuer = `http://localhost:${port}`;
+  try {
+    await Promise.race([
+      waitForOk(`${issuer}/.well-known/openid-configuration`),
+      exited.then(({ code, signal }) => {
+        throw new Error(`OpenID provider exited early (code ${code}, signal ${signal}):\n${output}`);
+      }),
+    ]);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return { child, issuer, output: () => output, stop: () => stopProcess(child) };
+}
+
 /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
 export async function stopProcess(child, graceMs = 3000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -151,6 +195,13 @@ export async function stopProcess(child, graceMs = 3000) {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await Promise.race([gone, sleep(graceMs + 2000)]);
   clearTimeout(timer);
+}
+
+/** True when the dev server binary has the sign-in flags (`--auth-issuer`, `--auth-audience`). */
+export function apiSupportsAuth(bin) {
+  if (!existsSync(bin)) return false;
+  const help = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  return /--auth-issuer/.test(`${help.stdout}${help.stderr}`);
 }
 
 /** Launches Debian's Chromium with a fresh profile directory. */

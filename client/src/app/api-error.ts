@@ -5,6 +5,7 @@ export type ApiErrorKind =
   | 'network' // status 0: server down, DNS, CORS refusal, offline
   | 'validation' // 422 with fieldErrors
   | 'bad-request' // 400
+  | 'unauthorized' // 401: no or no longer valid sign-in
   | 'too-large' // 413
   | 'unavailable' // 503
   | 'server' // other 5xx
@@ -71,6 +72,7 @@ export function toApiError(err: unknown): ApiError {
       return new ApiError('validation', msg ?? 'Please correct the highlighted fields.', status, fieldErrors ?? {});
     }
     if (status === 400) return new ApiError('bad-request', msg ?? 'The server rejected the request (400).', status);
+    if (status === 401) return new ApiError('unauthorized', 'Your sign-in has expired or was not accepted (401).', status);
     if (status === 413) return new ApiError('too-large', msg ?? 'The todo is too large to save.', status);
     if (status === 503) {
       return new ApiError('unavailable', msg ?? 'The service is temporarily unavailable (503).', status);

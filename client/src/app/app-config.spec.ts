@@ -28,3 +28,66 @@ describe('runtime config (config.json)', () => {
     warn.mockRestore();
   });
 });
+
+describe('runtime config: the auth block', () => {
+  const base = { apiBaseUrl: 'https://api.example/v1' };
+
+  it('has no auth without an auth block (mode none)', () => {
+    expect(parseConfig(base).auth).toBeUndefined();
+    expect(parseConfig({ ...base, auth: null }).auth).toBeUndefined();
+  });
+
+  it('parses issuer, client id, scope and the optional URLs', () => {
+    const config = parseConfig({
+      ...base,
+      auth: {
+        issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/',
+        clientId: ' 4s1 ',
+        scope: 'openid   email',
+        redirectUri: 'https://app.example/',
+        postLogoutRedirectUri: 'https://app.example/',
+        logoutUrl: 'https://todos.auth.eu-west-1.amazoncognito.com/logout?client_id=4s1&logout_uri=https%3A%2F%2Fapp.example%2F',
+        resource: 'urn:todos:api',
+      },
+    });
+    expect(config.auth).toEqual({
+      issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+      clientId: '4s1',
+      scope: 'openid email',
+      redirectUri: 'https://app.example/',
+      postLogoutRedirectUri: 'https://app.example/',
+      logoutUrl: 'https://todos.auth.eu-west-1.amazoncognito.com/logout?client_id=4s1&logout_uri=https%3A%2F%2Fapp.example%2F',
+      resource: 'urn:todos:api',
+    });
+  });
+
+  it('defaults the scope and leaves the redirect URLs to the app', () => {
+    expect(parseConfig({ ...base, auth: { issuer: 'http://localhost:9000', clientId: 'todos-app' } }).auth).toEqual({
+      issuer: 'http://localhost:9000',
+      clientId: 'todos-app',
+      scope: 'openid email profile',
+    });
+  });
+
+  it('allows plain http only on loopback', () => {
+    for (const issuer of ['http://localhost:9000', 'http://127.0.0.1:9000', 'http://[::1]:9000']) {
+      expect(parseConfig({ ...base, auth: { issuer, clientId: 'x' } }).auth?.issuer).toBe(issuer);
+    }
+    expect(() => parseConfig({ ...base, auth: { issuer: 'http://idp.example', clientId: 'x' } })).toThrow(/https/);
+    expect(() =>
+      parseConfig({ ...base, auth: { issuer: 'https://idp.example', clientId: 'x', redirectUri: 'http://app.example/' } }),
+    ).toThrow(/redirectUri/);
+  });
+
+  it('rejects a broken auth block instead of ignoring it', () => {
+    expect(() => parseConfig({ ...base, auth: 'yes' })).toThrow(/object/);
+    expect(() => parseConfig({ ...base, auth: { issuer: 'https://idp.example' } })).toThrow(/clientId/);
+    expect(() => parseConfig({ ...base, auth: { clientId: 'x' } })).toThrow(/issuer/);
+    expect(() => parseConfig({ ...base, auth: { issuer: 'https://idp.example', clientId: 'x', scope: 'email' } })).toThrow(/openid/);
+  });
+
+  it('does not fall back to the open local API when the auth block is broken', async () => {
+    const fetchFn = vi.fn(async () => new Response(JSON.stringify({ ...base, auth: { issuer: 'nope', clientId: 'x' } })));
+    await expect(loadConfig(fetchFn as unknown as typeof fetch)).rejects.toThrow(/auth.issuer/);
+  });
+});

@@ -9,7 +9,8 @@ export class Notifier {
   private readonly toasts = inject(ToastController);
   private current: HTMLIonToastElement | null = null;
 
-  async error(message: string, retry?: () => void): Promise<void> {
+  /** An error toast; `retry` adds a button (labelled `retryText`) that runs it. */
+  async error(message: string, retry?: () => void, retryText = 'Retry'): Promise<void> {
     await this.show({
       message,
       color: 'danger',
@@ -17,7 +18,7 @@ export class Notifier {
       duration: 0,
       cssClass: 'error-toast',
       buttons: [
-        ...(retry ? [{ text: 'Retry', role: 'retry', handler: () => retry() }] : []),
+        ...(retry ? [{ text: retryText, role: 'retry', handler: () => retry() }] : []),
         { text: 'Dismiss', role: 'cancel' },
       ],
     });

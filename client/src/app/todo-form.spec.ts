@@ -1,12 +1,13 @@
 import { TestBed } from '@angular/core/testing';
 import { ModalController } from '@ionic/angular/modal-controller';
 import { ApiError } from './api-error';
+import { DraftKeeper, TodoDraft } from './auth/drafts';
 import { Notifier } from './notifier';
 import { TodoFormComponent } from './todo-form';
 import { TodoStore } from './todo-store';
 import { Todo } from './todo.model';
 
-function setup(todo?: Todo) {
+function setup(todo?: Todo, draft?: TodoDraft) {
   const store = { save: vi.fn<(t: Todo) => Promise<void>>(async () => undefined) };
   const modal = { dismiss: vi.fn(async () => true) };
   const notifier = { error: vi.fn(async () => undefined), info: vi.fn(async () => undefined), clear: vi.fn(async () => undefined) };
@@ -19,6 +20,7 @@ function setup(todo?: Todo) {
   });
   const fixture = TestBed.createComponent(TodoFormComponent);
   if (todo) fixture.componentRef.setInput('todo', todo);
+  if (draft) fixture.componentRef.setInput('draft', draft);
   fixture.detectChanges();
   const component = fixture.componentInstance;
   const errorText = (selector: string) =>
@@ -89,5 +91,28 @@ describe('TodoFormComponent', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(store.save).toHaveBeenCalledTimes(2);
     expect(modal.dismiss).toHaveBeenCalledWith(expect.objectContaining({ description: 'x' }), 'saved');
+  });
+
+  it('lets the session keep what was typed, and comes back from a kept draft with the same id', async () => {
+    sessionStorage.clear();
+    const existing: Todo = { id: '6f1c9a52-0000-4000-8000-000000000002', description: 'Old', priority: 'low' };
+    const first = setup(existing);
+    first.component.form.controls.description.setValue('Half-typed change');
+    const keeper = TestBed.inject(DraftKeeper);
+    keeper.keep('alice');
+    first.fixture.destroy();
+    keeper.keep('alice'); // the form is gone: nothing new is kept
+    const draft = keeper.take('alice');
+    expect(draft).toEqual({
+      editing: existing,
+      id: existing.id,
+      value: { description: 'Half-typed change', priority: 'low', dueDate: '', dueTime: '' },
+    });
+
+    TestBed.resetTestingModule();
+    const again = setup(existing, draft!);
+    expect(again.component.form.getRawValue().description).toBe('Half-typed change');
+    await again.component.submit();
+    expect(again.store.save).toHaveBeenCalledWith({ id: existing.id, description: 'Half-typed change', priority: 'low' });
   });
 });

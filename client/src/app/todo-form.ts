@@ -27,6 +27,7 @@ import { IonTitle } from '@ionic/angular/ion-title';
 import { IonToolbar } from '@ionic/angular/ion-toolbar';
 import { ModalController } from '@ionic/angular/modal-controller';
 import { toApiError } from './api-error';
+import { DraftKeeper, TodoDraft } from './auth/drafts';
 import { Notifier } from './notifier';
 import {
   FormField,
@@ -176,8 +177,11 @@ export function newId(): string {
 export class TodoFormComponent implements OnInit {
   /** The todo to edit; undefined to add a new one. */
   readonly todo = input<Todo | undefined>(undefined);
+  /** The form as it was before a sign-in interrupted it (restores id and values). */
+  readonly draft = input<TodoDraft | undefined>(undefined);
 
   private readonly store = inject(TodoStore);
+  private readonly drafts = inject(DraftKeeper);
   private readonly modal = inject(ModalController);
   private readonly notifier = inject(Notifier);
   private readonly injector = inject(Injector);
@@ -209,7 +213,15 @@ export class TodoFormComponent implements OnInit {
       this.id = todo.id;
       this.form.setValue(todoToFormValue(todo));
     }
+    const draft = this.draft();
+    if (draft) {
+      this.id = draft.id;
+      this.form.setValue({ ...emptyFormValue(), ...draft.value });
+    }
     this.syncTimeEnabled();
+    // If the session ends while this form is open, what was typed survives the trip to sign-in.
+    const untrack = this.drafts.track(() => ({ editing: this.todo() ?? null, id: this.id, value: this.form.getRawValue() }));
+    this.destroyRef.onDestroy(untrack);
     // Put the caret in the description once the modal is on screen (keyboard users start typing).
     const modalEl = this.host.nativeElement.closest('ion-modal');
     const focus = () => void this.descriptionField().setFocus();

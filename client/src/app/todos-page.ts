@@ -23,6 +23,8 @@ import { IonToolbar } from '@ionic/angular/ion-toolbar';
 import { ModalController } from '@ionic/angular/modal-controller';
 import type { RefresherCustomEvent } from '@ionic/angular';
 import { toApiError } from './api-error';
+import { AuthSession } from './auth/auth-session';
+import { DraftKeeper, TodoDraft } from './auth/drafts';
 import { formatDueDate } from './due-date';
 import { Notifier } from './notifier';
 import { TodoFormComponent } from './todo-form';
@@ -82,6 +84,14 @@ const PRIORITY_COLOR: Record<Priority, string> = { high: 'danger', normal: 'prim
     ion-list {
       padding-bottom: 88px;
     }
+    .who {
+      max-width: 40vw;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+      font-size: 0.875rem;
+      padding-inline: 4px;
+    }
   `,
   template: `
     <ion-header>
@@ -91,6 +101,17 @@ const PRIORITY_COLOR: Record<Priority, string> = { high: 'danger', normal: 'prim
           <ion-button (click)="reload()" [disabled]="store.loading()" aria-label="Refresh list">
             <ion-icon slot="icon-only" name="refresh" aria-hidden="true" />
           </ion-button>
+          @if (session.enabled) {
+            @if (session.user(); as user) {
+              <span class="who signed-in-as" [title]="'Signed in as ' + (user.email ?? user.name)">
+                <span class="ion-hide">Signed in as </span>{{ user.email ?? user.name }}
+              </span>
+            }
+            <ion-button (click)="signOut()" class="sign-out" aria-label="Sign out">
+              <ion-icon slot="start" name="log-out-outline" aria-hidden="true" />
+              <span class="ion-hide-sm-down">Sign out</span>
+            </ion-button>
+          }
         </ion-buttons>
         @if (store.loading()) {
           <ion-progress-bar type="indeterminate" color="light" aria-label="Loading todos" />
@@ -177,6 +198,8 @@ const PRIORITY_COLOR: Record<Priority, string> = { high: 'danger', normal: 'prim
 })
 export class TodosPage {
   protected readonly store = inject(TodoStore);
+  protected readonly session = inject(AuthSession);
+  private readonly drafts = inject(DraftKeeper);
   private readonly notifier = inject(Notifier);
   private readonly modals = inject(ModalController);
   private readonly locale = inject(LOCALE_ID);
@@ -184,6 +207,13 @@ export class TodosPage {
 
   constructor() {
     void this.reload();
+    // Back from a sign-in that a 401 started: reopen the form that was open, as it was.
+    const draft = this.session.enabled ? this.drafts.take(this.session.user()?.id ?? null) : null;
+    if (draft) void this.openForm(draft.editing ?? undefined, draft);
+  }
+
+  protected signOut(): void {
+    void this.session.signOut();
   }
 
   protected due(wire: string): string {
@@ -208,13 +238,14 @@ export class TodosPage {
     await event.target.complete();
   }
 
-  async openForm(todo?: Todo): Promise<void> {
+  async openForm(todo?: Todo, draft?: TodoDraft): Promise<void> {
     await this.notifier.clear();
     const modal = await this.modals.create({
       component: TodoFormComponent,
-      componentProps: { todo },
+      componentProps: { todo, draft },
     });
     await modal.present();
+    if (draft) await this.notifier.info('You are signed in again. Your unsaved changes are back.');
     const { role, data } = await modal.onWillDismiss<Todo>();
     if (role === 'saved' && data) {
       await this.notifier.info(todo ? 'Todo updated' : 'Todo added');
