@@ -4,8 +4,6 @@
 //! server's router and CORS layer, the deploy crate (routes and the HTTP API's CORS configuration) and
 //! the OpenAPI conformance test. Adding a route is one edit to [`ROUTES`].
 
-use http::Method;
-
 /// What a route does; dispatch maps each one to its handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
@@ -165,11 +163,6 @@ impl Default for Cors {
     fn default() -> Self {
         Cors::with_origins(Vec::new())
     }
-}
-
-/// Whether `method` is one of the route table's methods (upper case).
-pub fn is_known_method(method: &Method) -> bool {
-    ROUTES.iter().any(|r| r.method == method.as_str())
 }
 
 #[cfg(test)]

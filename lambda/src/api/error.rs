@@ -13,6 +13,12 @@ pub enum ApiError {
     /// 400: the request cannot be read.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// 400: `limit` is not an integer from 1 to the largest page the API serves.
+    #[error("bad request: limit must be an integer from 1 to {max}")]
+    BadLimit {
+        /// The largest accepted `limit`.
+        max: usize,
+    },
     /// 413: the body is larger than the API accepts.
     #[error("payload too large")]
     PayloadTooLarge {
@@ -44,7 +50,7 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadRequest(_) => 400,
+            ApiError::BadRequest(_) | ApiError::BadLimit { .. } => 400,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::Unauthorized => 401,
             ApiError::Validation(_) => 422,
@@ -60,6 +66,7 @@ impl ApiError {
         let status = self.status();
         let body = match &self {
             ApiError::BadRequest(msg) => json!({ "message": msg }),
+            ApiError::BadLimit { max } => json!({ "message": format!("limit must be an integer from 1 to {max}") }),
             ApiError::PayloadTooLarge { limit } => {
                 json!({ "message": format!("request body is larger than {limit} bytes") })
             }

@@ -35,7 +35,7 @@ pub async fn list_todos(
         None => usize::MAX,
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=config.max_page_limit).contains(&n) => n,
-            _ => return Err(ApiError::BadRequest("limit must be an integer from 1 to 1000")),
+            _ => return Err(ApiError::BadLimit { max: config.max_page_limit }),
         },
     };
     let mut start_after = match cursor {

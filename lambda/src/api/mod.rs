@@ -1,5 +1,7 @@
 //! The HTTP contract in plain types: a decoded request, a response, the one error type that maps every
-//! failure to a status and body, the handlers and the dispatch that picks one. Nothing here knows Lambda.
+//! failure to a status and body, the handlers and the dispatch that picks one. Nothing here
+//! depends on Lambda's types; the limits in [`ApiConfig`] are sized for it (its 6 MB response cap, its
+//! timeout).
 
 mod dispatch;
 mod error;

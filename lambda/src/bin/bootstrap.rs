@@ -12,7 +12,7 @@ use todos::{ApiConfig, App, DynamoStore};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init(LogFormat::Json);
     let config = LambdaConfig::from_env()?;
-    let client = todos::store::lambda_client(&config);
+    let client = todos::store::lambda_client(&config)?;
     let store = DynamoStore::new(client, config.table_name);
     let app = App::new(Arc::new(store), ApiConfig { auth: config.auth, ..ApiConfig::default() });
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

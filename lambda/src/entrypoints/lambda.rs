@@ -38,11 +38,6 @@ impl App {
         &self.config
     }
 
-    /// The store.
-    pub fn store(&self) -> &dyn TodoStore {
-        self.store.as_ref()
-    }
-
     /// Handles one Lambda invocation payload. Anything that is not an API Gateway v2 event gets a 400
     /// response rather than an invocation error, so a stray test event never crashes the function.
     pub async fn handle_payload(&self, mut payload: Value, request_id: &str) -> ApiGatewayV2httpResponse {

@@ -28,10 +28,13 @@ use crate::domain::{Owner, Priority, Todo};
 /// credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, the region and
 /// an optional endpoint from [`LambdaConfig`]. Unlike [`dynamodb_sdk_config`] it reads no profile files
 /// and links no SSO/STS/IMDS providers: a smaller binary and a quicker cold start.
-pub fn lambda_client(config: &LambdaConfig) -> Client {
+///
+/// Fails only when the embedded trust roots cannot be loaded: the function then stops at start-up with
+/// that error rather than quietly trusting something else.
+pub fn lambda_client(config: &LambdaConfig) -> Result<Client, StoreError> {
     let mut builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(lambda_https_client(config))
+        .http_client(lambda_https_client(config)?)
         .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts())
         .retry_config(retries());
@@ -41,14 +44,19 @@ pub fn lambda_client(config: &LambdaConfig) -> Client {
     if let Some(url) = &config.endpoint_url {
         builder = builder.endpoint_url(url);
     }
-    Client::from_conf(builder.build())
+    Ok(Client::from_conf(builder.build()))
 }
 
 /// HTTPS for the SDK: hyper + rustls with the `ring` provider (the SDK's default, aws-lc, adds about
 /// 0.6 MB to the Lambda binary). Certificates are verified against the system's trust store, as with
 /// the SDK's default client.
 pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    https_client_trusting(TrustStore::default())
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(RUSTLS_RING);
+    match tls_context(TrustStore::default()) {
+        Ok(tls) => builder.tls_context(tls).build_https(),
+        // The system store is optional to the SDK as well: without one it uses its built-in defaults.
+        Err(_) => builder.build_https(),
+    }
 }
 
 /// The roots AWS service endpoints chain to: Amazon Root CA 1-4 (Amazon Trust Services) and Starfield
@@ -59,21 +67,24 @@ const AWS_ROOTS_PEM: &[u8] = include_bytes!("../../certs/amazon-trust-services.p
 /// The Lambda's HTTPS client: as [`https_client`], but trusting only [`AWS_ROOTS_PEM`] (verification
 /// stays on). Where `SSL_CERT_FILE` names a trust store (a TLS-intercepting proxy, the arm64 test's own
 /// CA) the system store is used instead, so the override keeps working as it does for other programs.
-fn lambda_https_client(config: &LambdaConfig) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+fn lambda_https_client(
+    config: &LambdaConfig,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, StoreError> {
     if config.ssl_cert_file {
-        return https_client();
+        return Ok(https_client());
     }
-    https_client_trusting(TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS_PEM))
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS_PEM);
+    let tls = tls_context(trust).map_err(|e| StoreError::unavailable("load the embedded AWS trust roots", e))?;
+    Ok(aws_smithy_http_client::Builder::new().tls_provider(RUSTLS_RING).tls_context(tls).build_https())
 }
 
-fn https_client_trusting(trust: TrustStore) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, TlsContext, rustls_provider::CryptoMode};
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
-    match TlsContext::builder().with_trust_store(trust).build() {
-        Ok(tls) => builder.tls_context(tls).build_https(),
-        // Cannot happen with a fixed trust store; fall back to the SDK's own defaults (system roots).
-        Err(_) => builder.build_https(),
-    }
+const RUSTLS_RING: aws_smithy_http_client::tls::Provider =
+    aws_smithy_http_client::tls::Provider::Rustls(aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring);
+
+fn tls_context(
+    trust: TrustStore,
+) -> Result<aws_smithy_http_client::tls::TlsContext, aws_smithy_http_client::HttpClientError> {
+    aws_smithy_http_client::tls::TlsContext::builder().with_trust_store(trust).build()
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -144,11 +155,6 @@ impl DynamoStore {
     /// A store on `table`, using `client` (build both once, at start-up).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore { client, table: table.into() }
-    }
-
-    /// The table this store uses.
-    pub fn table(&self) -> &str {
-        &self.table
     }
 }
 
