@@ -63,15 +63,17 @@ deps: ## install what the tests need (emulators, client dependencies, Chromium)
 	bash .ci/deps.sh
 
 test: deps ## every test: Rust (on dynalite and moto), client unit + e2e, the arm64 bootstrap under qemu
-	$(MAKE) --no-print-directory test-rust
-	$(MAKE) --no-print-directory test-schema
-	$(MAKE) --no-print-directory test-client
-	$(MAKE) --no-print-directory test-arm64
+	@# One phase after another; the time of each is printed at the end (and up to a failing one).
+	@times=; for phase in test-rust test-schema test-client test-arm64; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase failed;$$times"; exit 1; }; \
+	  times="$$times $$phase $$(( $$(date +%s) - start )) s;"; \
+	done; echo "make test: phase times:$$times"
 
 test-rust: ## Rust unit and integration tests (starts dynalite and moto on loopback)
 	cargo test --workspace --no-fail-fast
 
-test-schema: ## schemathesis against the OpenAPI document on the running dev server (60 s)
+test-schema: ## schemathesis against the OpenAPI document on the dev server, open and signed in (60 s each)
 	bash lambda/tests/schemathesis.sh 60
 
 test-extended: deps ## the long runs: more load, 10 min of schemathesis, long deploy-interruption trials
