@@ -19,7 +19,7 @@ use crate::ops;
 use crate::outputs::StackOutputs;
 use crate::resources::Target;
 use crate::resources::function::Code;
-use crate::stack::{Names, PROJECT, StackSpec, declare};
+use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
 
 /// Deploys the todos API to AWS: preview, up, destroy, outputs.
 #[derive(Debug, Parser)]
@@ -283,7 +283,7 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
         }
         Command::Destroy { stack, yes } => {
             let s = connect(&stack, None).await?;
-            let graph = Graph::new(&declare(&s.spec))?;
+            let graph = Graph::new(&declare_for_destroy(&s.spec))?;
             let plan = plan::plan(&s.aws, &graph).await?;
             out(&header(&s));
             let live: Vec<&str> = plan

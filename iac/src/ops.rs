@@ -11,7 +11,7 @@ use crate::engine::plan::{self, Plan};
 use crate::error::IacError;
 use crate::outputs::StackOutputs;
 use crate::resources::{Observed, table};
-use crate::stack::{StackSpec, declare};
+use crate::stack::{StackSpec, declare, declare_for_destroy};
 
 /// Reads live state and diffs it against the declaration. Makes no mutating call.
 pub async fn preview(aws: &Aws, spec: &StackSpec) -> Result<Plan, IacError> {
@@ -63,9 +63,10 @@ pub async fn apply_plan(
     Ok(UpResult { plan, report, outputs })
 }
 
-/// Deletes everything of the stack that is ours.
+/// Deletes everything of the stack that is ours (also a Cognito pool left by an earlier mode:
+/// [`declare_for_destroy`]).
 pub async fn destroy(aws: &Aws, spec: &StackSpec, opts: &ApplyOptions) -> Result<DestroyReport, IacError> {
-    let graph = Graph::new(&declare(spec))?;
+    let graph = Graph::new(&declare_for_destroy(spec))?;
     let plan = plan::plan(aws, &graph).await?;
     apply::destroy(aws, &graph, &plan, opts).await
 }

@@ -266,6 +266,21 @@ pub fn basic_execution_policy(partition: &str) -> String {
     format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
 }
 
+/// What `destroy` looks for: the stack as declared and, when its mode is not `cognito`, the Cognito
+/// resources a `cognito` declaration of it would own. Switching a stack away from `cognito` leaves its
+/// pool (and the people in it) in place — `up` never deletes them silently — and `destroy` still
+/// removes them.
+pub fn declare_for_destroy(spec: &StackSpec) -> Stack {
+    let mut stack = declare(spec);
+    if spec.config.auth.mode != AuthMode::Cognito {
+        let mut cognito = spec.clone();
+        cognito.config.auth.mode = AuthMode::Cognito;
+        let ids = ["user-pool", "user-pool-client", "user-pool-domain"];
+        stack.nodes.extend(declare(&cognito).nodes.into_iter().filter(|n| ids.contains(&n.id.as_str())));
+    }
+    stack
+}
+
 /// Declares the todos stack.
 pub fn declare(spec: &StackSpec) -> Stack {
     let n = &spec.names;
@@ -488,5 +503,15 @@ mod tests {
         assert_eq!(a.audiences.iter().filter_map(|i| i.value()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(stack.nodes.iter().all(|n| !n.id.starts_with("user-pool")));
         crate::engine::graph::Graph::new(&stack).unwrap();
+    }
+
+    #[test]
+    fn destroy_of_a_stack_without_cognito_still_looks_for_its_pool() {
+        let open = declare_for_destroy(&spec(crate::config::AuthConfig::default()));
+        let ids: Vec<&str> = open.nodes.iter().map(|n| n.id.as_str()).filter(|i| i.starts_with("user-pool")).collect();
+        assert_eq!(ids, ["user-pool", "user-pool-client", "user-pool-domain"]);
+        crate::engine::graph::Graph::new(&open).unwrap();
+        let cognito = crate::config::AuthConfig { mode: AuthMode::Cognito, ..Default::default() };
+        assert_eq!(declare_for_destroy(&spec(cognito.clone())), declare(&spec(cognito)));
     }
 }

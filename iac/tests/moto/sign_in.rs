@@ -267,3 +267,23 @@ async fn switching_on_sign_in_replaces_the_table_only_when_empty_or_with_allow_d
     let f = aws.lambda.get_function_configuration().function_name("todos-dev-api").send().await.unwrap();
     assert_eq!(f.environment().unwrap().variables().unwrap().len(), 1, "only TABLE_NAME again");
 }
+
+#[tokio::test]
+async fn switching_away_from_cognito_keeps_the_pool_and_destroy_still_removes_it() {
+    let _g = exclusive();
+    let aws = aws().await;
+    up(&aws, &spec(&aws, cognito(), b"v1")).await;
+    let open = spec(&aws, StackConfig::default(), b"v1");
+    // The table is empty: no flag needed. The pool and its people stay: never deleted silently.
+    up(&aws, &open).await;
+    let pools = aws.cognito.list_user_pools().max_results(60).send().await.unwrap();
+    assert_eq!(pools.user_pools().len(), 1, "the pool is kept by `up`");
+    let report = ops::destroy(&aws, &open, &ApplyOptions::default()).await.unwrap();
+    let mut removed: Vec<&str> =
+        report.removed.iter().map(|e| e.id.as_str()).filter(|i| i.starts_with("user-pool")).collect();
+    removed.sort_unstable();
+    assert_eq!(removed, ["user-pool", "user-pool-client", "user-pool-domain"]);
+    let pools = aws.cognito.list_user_pools().max_results(60).send().await.unwrap();
+    assert!(pools.user_pools().is_empty(), "{pools:?}");
+    assert!(super::apis_named(&aws, "todos-dev-api").await.is_empty());
+}
