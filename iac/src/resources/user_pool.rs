@@ -1,12 +1,14 @@
 //! The Cognito user pool of a `cognito` stack: people sign in with their email address, may sign
 //! themselves up, have their email verified automatically, choose a password under a sensible policy
-//! and recover their account by verified email. Pool names are not unique, so the pool is found by
+//! and recover their account by verified email. The pool is on Cognito's Lite tier (the cheapest; its
+//! classic hosted sign-in page and the code flow are all the app needs). Pool names are not unique, so the pool is found by
 //! name *and* our tags (given at creation, in the same call, so a crash never leaves an untagged one);
 //! look-alikes without our tags are never adopted nor deleted.
 
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AdminCreateUserConfigType, PasswordPolicyType, RecoveryOptionNameType,
-    RecoveryOptionType, UserPoolPolicyType, UserPoolType, UsernameAttributeType, VerifiedAttributeType,
+    RecoveryOptionType, UserPoolPolicyType, UserPoolTierType, UserPoolType, UsernameAttributeType,
+    VerifiedAttributeType,
 };
 
 use super::Tags;
@@ -91,6 +93,8 @@ pub struct UserPoolState {
     pub account_recovery: String,
     /// Estimated number of users (what a replace would delete).
     pub estimated_users: i32,
+    /// The hosted sign-in domain prefix on the pool, if any (AWS refuses to delete a pool that has one).
+    pub domain: Option<String>,
     /// Tags.
     pub tags: Tags,
 }
@@ -169,6 +173,7 @@ fn state(pool: &UserPoolType, region: &str) -> UserPoolState {
         self_sign_up: !pool.admin_create_user_config().is_some_and(|c| c.allow_admin_create_user_only()),
         account_recovery: recovery.join(","),
         estimated_users: pool.estimated_number_of_users(),
+        domain: pool.domain().filter(|d| !d.is_empty()).map(str::to_owned),
         tags: pool
             .user_pool_tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -273,6 +278,7 @@ pub async fn apply(
             aws.cognito
                 .create_user_pool()
                 .pool_name(&desired.name)
+                .user_pool_tier(UserPoolTierType::Lite)
                 .username_attributes(UsernameAttributeType::Email)
                 .auto_verified_attributes(VerifiedAttributeType::Email)
                 .policies(policies())
@@ -290,6 +296,7 @@ pub async fn apply(
             aws.cognito
                 .update_user_pool()
                 .user_pool_id(&live.id)
+                .user_pool_tier(UserPoolTierType::Lite)
                 .auto_verified_attributes(VerifiedAttributeType::Email)
                 .policies(policies())
                 .admin_create_user_config(
@@ -305,12 +312,32 @@ pub async fn apply(
     Ok(())
 }
 
-/// Deletes the pool (its domain must be gone first: the graph orders that).
+/// Deletes the pool. AWS refuses while a domain is on it: `destroy` deletes ours first (the graph
+/// orders that), and a domain still on the pool here (a replace, or a prefix changed since) goes first.
 pub async fn delete(aws: &Aws, live: &UserPoolState) -> Result<(), IacError> {
+    let label = format!("user pool {} ({})", live.name, live.id);
+    if let Some(domain) = &live.domain {
+        // Read first: the domain may have gone since the plan read the pool.
+        let out = aws
+            .cognito
+            .describe_user_pool_domain()
+            .domain(domain)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "DescribeUserPoolDomain", e))?;
+        if out.domain_description().and_then(|d| d.user_pool_id()) == Some(live.id.as_str()) {
+            let on_pool = super::user_pool_domain::UserPoolDomainState {
+                domain: domain.clone(),
+                user_pool_id: live.id.clone(),
+                region: live.region.clone(),
+            };
+            super::user_pool_domain::delete(aws, &on_pool).await?;
+        }
+    }
     match aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("user pool {} ({})", live.name, live.id), "DeleteUserPool", e)),
+        Err(e) => Err(aws_error(&label, "DeleteUserPool", e)),
     }
 }
 
@@ -336,6 +363,7 @@ mod tests {
             self_sign_up: true,
             account_recovery: "verified_email:1".into(),
             estimated_users: 0,
+            domain: Some("todos-dev-123456789012".into()),
             tags: tags(),
         }
     }

@@ -6,7 +6,10 @@
 //! Where moto differs from AWS: it has no handler for `GetAuthorizers` (the list answers 500), so the
 //! crate falls back to the authorizers the routes name and these tests read the authorizer by id;
 //! moto does not refuse to delete a user pool that still has a domain (AWS does: the graph deletes
-//! the domain first either way); it accepts any issuer URL (the crate validates its own).
+//! the domain first either way); its UpdateUserPool resets `UsernameAttributes` with the other
+//! settings it is not given (AWS keeps them: they are fixed at creation), so a pool updated on moto
+//! then reads as one signing in by user name (a replace) — no test here updates a pool; it accepts
+//! any issuer URL (the crate validates its own).
 
 use std::collections::BTreeMap;
 
