@@ -8,6 +8,8 @@ STACK ?= dev
 # Region: REGION, else the stack file's `region`, else AWS_REGION.
 REGION ?=
 YES ?=
+# ALLOW_DATA_LOSS=1: let `up` replace a table that holds todos (or a user pool with users), deleting them.
+ALLOW_DATA_LOSS ?=
 IAC = cargo run --quiet -p iac --
 IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION))
 CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
@@ -108,8 +110,8 @@ client: client/node_modules ## production build of the client into client/www (c
 preview: ## what `up` would change, resource by resource (changes nothing)
 	$(IAC) preview $(IAC_FLAGS)
 
-up: build ## deploy the stack (asks first; YES=1 to skip), print and write the outputs
-	$(IAC) up $(IAC_FLAGS) $(CONFIRM)
+up: build ## deploy the stack (asks first; YES=1 to skip; ALLOW_DATA_LOSS=1 to replace a table holding todos)
+	$(IAC) up $(IAC_FLAGS) $(CONFIRM) $(if $(filter 1 yes true,$(ALLOW_DATA_LOSS)),--allow-data-loss,)
 
 destroy: ## tear the stack down (asks first; YES=1 to skip)
 	$(IAC) destroy $(IAC_FLAGS) $(CONFIRM)

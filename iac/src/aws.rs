@@ -36,7 +36,7 @@ impl CallCounter {
         self.snapshot().values().sum()
     }
 
-    /// Calls that may change something (every operation that is not a Get, List or Describe).
+    /// Calls that may change something (every operation that is not a Get, List, Describe, Scan or Query).
     pub fn mutating(&self) -> BTreeMap<String, u64> {
         self.snapshot().into_iter().filter(|(op, _)| is_mutating(op)).collect()
     }
@@ -52,7 +52,7 @@ impl CallCounter {
 /// Whether an operation name (`service:Operation` or `Operation`) may change state.
 pub fn is_mutating(op: &str) -> bool {
     let name = op.rsplit(':').next().unwrap_or(op);
-    !["Get", "List", "Describe"].iter().any(|p| name.starts_with(p))
+    !["Get", "List", "Describe", "Scan", "Query"].iter().any(|p| name.starts_with(p))
 }
 
 impl Intercept for CallCounter {
@@ -97,6 +97,8 @@ pub struct Aws {
     pub apigw: aws_sdk_apigatewayv2::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Cognito user pools (sign-in).
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// Every AWS call made through these clients.
     pub calls: CallCounter,
 }
@@ -152,6 +154,9 @@ impl Aws {
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            ),
+            cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(
+                aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(calls.clone()).build(),
             ),
             region,
             account,

@@ -19,7 +19,7 @@ use crate::ops;
 use crate::outputs::StackOutputs;
 use crate::resources::Target;
 use crate::resources::function::Code;
-use crate::stack::{Names, PROJECT, StackSpec, declare};
+use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
 
 /// Deploys the todos API to AWS: preview, up, destroy, outputs.
 #[derive(Debug, Parser)]
@@ -53,6 +53,10 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Let `up` replace a table that holds todos (or a user pool with users), deleting them.
+        /// Needed when the stack's `[auth] mode` changes between `none` and a sign-in mode.
+        #[arg(long)]
+        allow_data_loss: bool,
     },
     /// Delete every resource of the stack (only those carrying its tags).
     Destroy {
@@ -209,10 +213,22 @@ fn watch_ctrl_c(stop: StopSignal) {
     });
 }
 
-fn options() -> ApplyOptions {
+fn options(allow_data_loss: bool) -> ApplyOptions {
     let stop = StopSignal::new();
     watch_ctrl_c(stop.clone());
-    ApplyOptions { stop, stop_after: None, progress: Arc::new(TerminalProgress { start: Instant::now() }) }
+    ApplyOptions {
+        stop,
+        stop_after: None,
+        progress: Arc::new(TerminalProgress { start: Instant::now() }),
+        allow_data_loss,
+    }
+}
+
+/// The last line of `up` on a stack without sign-in.
+pub fn open_api_warning(stack: &str) -> String {
+    format!(
+        "Warning: this API is open to anyone who has its URL. To require sign-in, set `[auth] mode = \"cognito\"` in iac/stacks/{stack}.toml and run `up` again.\n"
+    )
 }
 
 fn header(s: &Session) -> String {
@@ -232,7 +248,7 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
             out(&plan.render());
             Ok(())
         }
-        Command::Up { stack, zip, yes } => {
+        Command::Up { stack, zip, yes, allow_data_loss } => {
             let started = Instant::now();
             let s = connect(&stack, Some(&zip.zip)).await?;
             let graph = Graph::new(&declare(&s.spec))?;
@@ -240,12 +256,14 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
             plan.check_ownership()?;
             out(&header(&s));
             out(&plan.render());
+            // Before asking: a refused replace should not wait for a yes first.
+            ops::check_data_loss(&s.aws, &plan, allow_data_loss).await?;
             if plan.has_changes() && !confirm("up", "Apply these changes?", yes)? {
                 out("Nothing changed.\n");
                 return Ok(());
             }
             let path = StackOutputs::path(&s.root, &s.spec.names.stack);
-            let result = ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(), Some(&path)).await?;
+            let result = ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(allow_data_loss), Some(&path)).await?;
             let mutating: u64 = s.aws.calls.mutating().values().sum();
             out(&format!(
                 "Done in {:.1}s: {} change(s), {} AWS calls ({} mutating).\n",
@@ -258,11 +276,14 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
                 out(&o.render());
                 out(&format!("Written to {}\n", path.display()));
             }
+            if !s.spec.config.auth.mode.signs_in() {
+                out(&open_api_warning(&s.spec.names.stack));
+            }
             Ok(())
         }
         Command::Destroy { stack, yes } => {
             let s = connect(&stack, None).await?;
-            let graph = Graph::new(&declare(&s.spec))?;
+            let graph = Graph::new(&declare_for_destroy(&s.spec))?;
             let plan = plan::plan(&s.aws, &graph).await?;
             out(&header(&s));
             let live: Vec<&str> = plan
@@ -283,7 +304,7 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
                     return Ok(());
                 }
             }
-            let report = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options()).await?;
+            let report = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options(false)).await?;
             for l in &report.left_alone {
                 out(&format!("Left alone (has our name but not our tags): {l}\n"));
             }

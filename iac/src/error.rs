@@ -108,6 +108,19 @@ pub enum IacError {
         /// Why.
         message: String,
     },
+    /// A replace would delete stored data (todos in a table, people in a user pool) and the user did
+    /// not pass `--allow-data-loss`. Checked before any change: nothing was changed.
+    #[error(
+        "{resource} holds {holds}; the plan replaces it ({change}), which would delete them. Nothing was changed. Export what you need, then run `up --allow-data-loss` (make up ALLOW_DATA_LOSS=1) to replace it and lose them"
+    )]
+    DataLoss {
+        /// The resource, e.g. `table todos-dev`.
+        resource: String,
+        /// What it holds, e.g. `3 items`.
+        holds: String,
+        /// The change forcing the replace, e.g. `key: Id (S) → UserId (S) hash, Id (S) range`.
+        change: String,
+    },
     /// The stack config file cannot be read or parsed.
     #[error("stack config {path}: {message}")]
     Config {

@@ -6,7 +6,7 @@
 //! with each resource's pure `diff`, and applies, previews or destroys. The CLI (`src/main.rs`,
 //! [`cli`]) is a thin layer over this library.
 //!
-//! It is not a general-purpose IaC tool: it knows the nine resource kinds this API needs.
+//! It is not a general-purpose IaC tool: it knows the resource kinds this API needs (nine, and four more for sign-in).
 
 pub mod aws;
 pub mod cli;

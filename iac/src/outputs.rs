@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{AuthConfig, AuthMode};
 use crate::engine::{NodeId, Outputs};
 use crate::error::IacError;
 
-/// What a client needs to reach the deployed stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The OpenID scopes the browser app asks for.
+pub const SCOPES: &str = "openid email";
+
+/// What a client needs to reach the deployed stack, and, with sign-in, to sign in. Keys absent
+/// from an older file read as a stack without sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackOutputs {
     /// `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`.
@@ -23,6 +28,28 @@ pub struct StackOutputs {
     pub table_name: String,
     /// Region.
     pub region: String,
+    /// `none`, `cognito` or `jwt`.
+    #[serde(default = "no_auth")]
+    pub auth_mode: String,
+    /// The tokens' `iss`, exactly (sign-in modes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The audience the API accepts: the app client id (cognito), the first audience (jwt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The OIDC client id the browser app signs in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The scopes it asks for (`openid email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    /// Cognito's hosted sign-in: `https://<domain_prefix>.auth.<region>.amazoncognito.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_ui_url: Option<String>,
+}
+
+fn no_auth() -> String {
+    AuthMode::None.as_str().to_owned()
 }
 
 impl StackOutputs {
@@ -35,6 +62,40 @@ impl StackOutputs {
             function_name: get("function", "name")?,
             table_name: get("table", "name")?,
             region: region.to_owned(),
+            auth_mode: no_auth(),
+            ..StackOutputs::default()
+        })
+    }
+
+    /// Adds the sign-in outputs of `auth`'s mode; `None` while a Cognito resource does not exist.
+    pub fn with_auth(self, auth: &AuthConfig, outputs: &HashMap<NodeId, Outputs>) -> Option<StackOutputs> {
+        let get = |node: &str, key: &str| outputs.get(node).and_then(|o| o.get(key)).cloned();
+        let mode = auth.mode.as_str().to_owned();
+        Some(match auth.mode {
+            AuthMode::None => StackOutputs { auth_mode: mode, ..self },
+            AuthMode::Jwt => {
+                let audience = auth.audiences.first().cloned();
+                StackOutputs {
+                    auth_mode: mode,
+                    issuer: auth.issuer.clone(),
+                    client_id: auth.client_id.clone().or_else(|| audience.clone()),
+                    audience,
+                    scopes: Some(SCOPES.to_owned()),
+                    ..self
+                }
+            }
+            AuthMode::Cognito => {
+                let client = get("user-pool-client", "id")?;
+                StackOutputs {
+                    auth_mode: mode,
+                    issuer: Some(get("user-pool", "issuer")?),
+                    audience: Some(client.clone()),
+                    client_id: Some(client),
+                    scopes: Some(SCOPES.to_owned()),
+                    hosted_ui_url: Some(get("user-pool-domain", "url")?),
+                    ..self
+                }
+            }
         })
     }
 
@@ -66,10 +127,22 @@ impl StackOutputs {
 
     /// The text `up` and `outputs` print.
     pub fn render(&self) -> String {
-        format!(
-            "Outputs:\n  apiUrl:       {}\n  apiId:        {}\n  functionName: {}\n  tableName:    {}\n  region:       {}\n",
-            self.api_url, self.api_id, self.function_name, self.table_name, self.region
-        )
+        let mut text = format!(
+            "Outputs:\n  apiUrl:       {}\n  apiId:        {}\n  functionName: {}\n  tableName:    {}\n  region:       {}\n  authMode:     {}\n",
+            self.api_url, self.api_id, self.function_name, self.table_name, self.region, self.auth_mode
+        );
+        for (key, value) in [
+            ("issuer", &self.issuer),
+            ("audience", &self.audience),
+            ("clientId", &self.client_id),
+            ("scopes", &self.scopes),
+            ("hostedUiUrl", &self.hosted_ui_url),
+        ] {
+            if let Some(v) = value {
+                text.push_str(&format!("  {:<13} {v}\n", format!("{key}:")));
+            }
+        }
+        text
     }
 }
 
@@ -85,6 +158,8 @@ mod tests {
             function_name: "todos-dev-api".into(),
             table_name: "todos-dev".into(),
             region: "us-east-1".into(),
+            auth_mode: "none".into(),
+            ..StackOutputs::default()
         };
         let v: serde_json::Value = serde_json::to_value(&o).unwrap();
         assert_eq!(v["apiUrl"], "https://a.execute-api.us-east-1.amazonaws.com/v1");
@@ -93,5 +168,80 @@ mod tests {
         let path = StackOutputs::path(dir.path(), "dev");
         o.write(&path).unwrap();
         assert_eq!(StackOutputs::read(&path).unwrap(), Some(o));
+    }
+
+    fn nodes() -> HashMap<NodeId, Outputs> {
+        HashMap::from([
+            (
+                "stage".to_owned(),
+                Outputs::from([("url", "https://a.execute-api.us-east-1.amazonaws.com/v1".to_owned())]),
+            ),
+            ("http-api".to_owned(), Outputs::from([("id", "a".to_owned())])),
+            ("function".to_owned(), Outputs::from([("name", "todos-dev-api".to_owned())])),
+            ("table".to_owned(), Outputs::from([("name", "todos-dev".to_owned())])),
+        ])
+    }
+
+    #[test]
+    fn an_open_stack_writes_auth_mode_none_and_no_sign_in_keys() {
+        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&AuthConfig::default(), &nodes());
+        let v = serde_json::to_value(o.unwrap()).unwrap();
+        assert_eq!(v["authMode"], "none");
+        for key in ["issuer", "audience", "clientId", "scopes", "hostedUiUrl"] {
+            assert!(v.get(key).is_none(), "{key} present: {v}");
+        }
+    }
+
+    #[test]
+    fn an_older_outputs_file_without_the_sign_in_keys_still_reads() {
+        let old =
+            r#"{"apiUrl": "https://a/v1", "apiId": "a", "functionName": "f", "tableName": "t", "region": "us-east-1"}"#;
+        let o: StackOutputs = serde_json::from_str(old).unwrap();
+        assert_eq!(o.auth_mode, "none");
+        assert_eq!(o.issuer, None);
+    }
+
+    #[test]
+    fn jwt_and_cognito_stacks_write_issuer_audience_client_and_scopes() {
+        let jwt = AuthConfig {
+            mode: AuthMode::Jwt,
+            issuer: Some("https://idp.example.com".into()),
+            audiences: vec!["api://todos".into(), "other".into()],
+            client_id: Some("spa-client".into()),
+            ..AuthConfig::default()
+        };
+        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&jwt, &nodes()).unwrap();
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["authMode"], "jwt");
+        assert_eq!(v["issuer"], "https://idp.example.com");
+        assert_eq!(v["audience"], "api://todos");
+        assert_eq!(v["clientId"], "spa-client");
+        assert_eq!(v["scopes"], "openid email");
+        assert!(v.get("hostedUiUrl").is_none());
+        let no_client = AuthConfig { client_id: None, ..jwt };
+        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&no_client, &nodes()).unwrap();
+        assert_eq!(o.client_id.as_deref(), Some("api://todos"));
+
+        let cognito = AuthConfig { mode: AuthMode::Cognito, ..AuthConfig::default() };
+        let base = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap();
+        assert_eq!(base.clone().with_auth(&cognito, &nodes()), None, "not deployed yet");
+        let mut all = nodes();
+        all.insert(
+            "user-pool".into(),
+            Outputs::from([("issuer", "https://cognito-idp.us-east-1.amazonaws.com/p".to_owned())]),
+        );
+        all.insert("user-pool-client".into(), Outputs::from([("id", "c1".to_owned())]));
+        all.insert(
+            "user-pool-domain".into(),
+            Outputs::from([("url", "https://d.auth.us-east-1.amazoncognito.com".to_owned())]),
+        );
+        let o = base.with_auth(&cognito, &all).unwrap();
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["authMode"], "cognito");
+        assert_eq!(v["issuer"], "https://cognito-idp.us-east-1.amazonaws.com/p");
+        assert_eq!(v["audience"], "c1");
+        assert_eq!(v["clientId"], "c1");
+        assert_eq!(v["hostedUiUrl"], "https://d.auth.us-east-1.amazoncognito.com");
+        assert!(o.render().contains("hostedUiUrl:  https://d.auth"), "{}", o.render());
     }
 }

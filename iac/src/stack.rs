@@ -2,20 +2,31 @@
 //! kinds of typed resources whose outputs feed each other's inputs. The engine derives the
 //! dependency graph from these links (plus the one explicit `depends_on`: the log group must exist
 //! before the function, though the function does not consume any of its outputs).
+//!
+//! With sign-in (`[auth] mode = "cognito" | "jwt"`) the table is keyed by owner, the role may
+//! `Query` instead of `Scan`, the function learns `AUTH_MODE=jwt`, CORS allows `authorization`, and
+//! a JWT authorizer guards every route; `cognito` adds the user pool, its app client and hosted
+//! sign-in domain, whose outputs become the authorizer's issuer and audience.
 
 use std::marker::PhantomData;
 
-use crate::config::StackConfig;
+use std::collections::BTreeMap;
+
+use crate::config::{AuthMode, StackConfig};
 use crate::engine::{Input, NodeId};
+use crate::resources::authorizer::Authorizer;
 use crate::resources::function::{Code, Function};
 use crate::resources::http_api::{CorsSpec, HttpApi};
 use crate::resources::integration::Integration;
 use crate::resources::log_group::LogGroup;
 use crate::resources::permission::{self, Permission};
-use crate::resources::role::Role;
+use crate::resources::role::{OWNER_TABLE_ACTIONS, Role, TABLE_ACTIONS};
 use crate::resources::route::Route;
 use crate::resources::stage::Stage;
 use crate::resources::table::Table;
+use crate::resources::user_pool::UserPool;
+use crate::resources::user_pool_client::UserPoolClient;
+use crate::resources::user_pool_domain::UserPoolDomain;
 use crate::resources::{Resource, Tags, Target};
 
 /// The project part of every name and the `project` tag.
@@ -75,6 +86,21 @@ impl Names {
     /// `todos-dev-apigw-invoke`.
     pub fn permission(&self) -> String {
         format!("{}-apigw-invoke", self.base())
+    }
+
+    /// `todos-dev-users` (Cognito pool names are not unique: found by name *and* tags).
+    pub fn user_pool(&self) -> String {
+        format!("{}-users", self.base())
+    }
+
+    /// `todos-dev-web`: the browser app's client in the pool.
+    pub fn user_pool_client(&self) -> String {
+        format!("{}-web", self.base())
+    }
+
+    /// `todos-dev-jwt`: the API's JWT authorizer.
+    pub fn authorizer(&self) -> String {
+        format!("{}-jwt", self.base())
     }
 
     /// The tags every taggable resource of the stack carries.
@@ -159,6 +185,31 @@ impl Handle<Integration> {
     }
 }
 
+impl Handle<UserPool> {
+    /// The pool's id.
+    pub fn id(&self) -> Input {
+        self.output("id")
+    }
+    /// The issuer of the pool's tokens.
+    pub fn issuer(&self) -> Input {
+        self.output("issuer")
+    }
+}
+
+impl Handle<UserPoolClient> {
+    /// The app client's id.
+    pub fn id(&self) -> Input {
+        self.output("id")
+    }
+}
+
+impl Handle<Authorizer> {
+    /// The authorizer's id.
+    pub fn id(&self) -> Input {
+        self.output("id")
+    }
+}
+
 /// A declared stack: its nodes in declaration order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stack {
@@ -194,7 +245,8 @@ macro_rules! into_resource {
 }
 
 into_resource!(Table => Table, Role => Role, LogGroup => LogGroup, Function => Function, HttpApi => HttpApi,
-    Integration => Integration, Route => Route, Stage => Stage, Permission => Permission);
+    Integration => Integration, Route => Route, Stage => Stage, Permission => Permission, Authorizer => Authorizer,
+    UserPool => UserPool, UserPoolClient => UserPoolClient, UserPoolDomain => UserPoolDomain);
 
 /// Everything the declaration needs to know.
 #[derive(Debug, Clone)]
@@ -214,20 +266,42 @@ pub fn basic_execution_policy(partition: &str) -> String {
     format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
 }
 
+/// What `destroy` looks for: the stack as declared and, when its mode is not `cognito`, the Cognito
+/// resources a `cognito` declaration of it would own. Switching a stack away from `cognito` leaves its
+/// pool (and the people in it) in place — `up` never deletes them silently — and `destroy` still
+/// removes them.
+pub fn declare_for_destroy(spec: &StackSpec) -> Stack {
+    let mut stack = declare(spec);
+    if spec.config.auth.mode != AuthMode::Cognito {
+        let mut cognito = spec.clone();
+        cognito.config.auth.mode = AuthMode::Cognito;
+        let ids = ["user-pool", "user-pool-client", "user-pool-domain"];
+        stack.nodes.extend(declare(&cognito).nodes.into_iter().filter(|n| ids.contains(&n.id.as_str())));
+    }
+    stack
+}
+
 /// Declares the todos stack.
 pub fn declare(spec: &StackSpec) -> Stack {
     let n = &spec.names;
     let tags = n.tags();
     let t = &spec.target;
+    let auth = &spec.config.auth;
+    let signs_in = auth.mode.signs_in();
     let mut s = Stack::default();
 
-    let table = s.add("table", Table { name: n.table(), hash_key: "Id".into(), target: t.clone(), tags: tags.clone() });
+    let (hash_key, range_key) = if signs_in { ("UserId", Some("Id".into())) } else { ("Id", None) };
+    let table = s.add(
+        "table",
+        Table { name: n.table(), hash_key: hash_key.into(), range_key, target: t.clone(), tags: tags.clone() },
+    );
     let role = s.add(
         "role",
         Role {
             name: n.role(),
             policy_name: n.role_policy(),
             table_arn: table.arn(),
+            table_actions: if signs_in { &OWNER_TABLE_ACTIONS } else { &TABLE_ACTIONS },
             managed_policies: vec![basic_execution_policy(&t.partition)],
             target: t.clone(),
             tags: tags.clone(),
@@ -243,6 +317,9 @@ pub fn declare(spec: &StackSpec) -> Stack {
             name: n.function(),
             role_arn: role.arn(),
             table_name: table.name(),
+            // The contract with the function: it learns the mode from AUTH_MODE; without sign-in the
+            // variable is absent, so that function is exactly what it was.
+            env: if signs_in { BTreeMap::from([("AUTH_MODE".to_owned(), "jwt".to_owned())]) } else { BTreeMap::new() },
             runtime: "provided.al2023".into(),
             architecture: "arm64".into(),
             handler: "bootstrap".into(),
@@ -255,6 +332,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
         &[logs.node()],
     );
     let cors = todos::routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
+    let cors = if signs_in { cors.with_authorization() } else { cors };
     let api = s.add(
         "http-api",
         HttpApi {
@@ -266,10 +344,57 @@ pub fn declare(spec: &StackSpec) -> Stack {
     );
     let integration =
         s.add("integration", Integration { api_id: api.api_id(), function_arn: function.arn(), timeout_ms: 3000 });
+    let authorizer = match auth.mode {
+        AuthMode::None => None,
+        AuthMode::Jwt => Some(s.add(
+            "authorizer",
+            Authorizer {
+                api_id: api.api_id(),
+                name: n.authorizer(),
+                issuer: Input::known(auth.issuer.clone().unwrap_or_default()),
+                audiences: auth.audiences.iter().map(|a| Input::known(a.clone())).collect(),
+            },
+        )),
+        AuthMode::Cognito => {
+            let pool =
+                s.add("user-pool", UserPool { name: n.user_pool(), region: t.region.clone(), tags: tags.clone() });
+            let client = s.add(
+                "user-pool-client",
+                UserPoolClient {
+                    user_pool_id: pool.id(),
+                    name: n.user_pool_client(),
+                    callback_urls: auth.callback_urls.clone(),
+                    logout_urls: auth.logout_urls.clone(),
+                },
+            );
+            s.add(
+                "user-pool-domain",
+                UserPoolDomain {
+                    user_pool_id: pool.id(),
+                    domain: auth.domain_prefix(&n.project, &n.stack, &t.account),
+                    region: t.region.clone(),
+                },
+            );
+            Some(s.add(
+                "authorizer",
+                Authorizer {
+                    api_id: api.api_id(),
+                    name: n.authorizer(),
+                    issuer: pool.issuer(),
+                    audiences: vec![client.id()],
+                },
+            ))
+        }
+    };
     for r in todos::routes::ROUTES {
         s.add(
             &format!("route:{}", r.key()),
-            Route { api_id: api.api_id(), route_key: r.key(), target: integration.target() },
+            Route {
+                api_id: api.api_id(),
+                route_key: r.key(),
+                target: integration.target(),
+                authorizer_id: authorizer.as_ref().map(|a| a.id()),
+            },
         );
     }
     s.add(
@@ -312,5 +437,81 @@ mod tests {
         assert_eq!(n.http_api(), "todos-dev-api");
         assert_eq!(n.tags()["managed-by"], "todos-iac");
         assert_eq!(n.tags()["stack"], "dev");
+    }
+
+    fn spec(auth: crate::config::AuthConfig) -> StackSpec {
+        StackSpec {
+            names: Names::new("todos", "dev"),
+            config: StackConfig { auth, ..StackConfig::default() },
+            code: Code::from_bytes(b"zip".to_vec()),
+            target: Target { region: "us-east-1".into(), account: "123456789012".into(), partition: "aws".into() },
+        }
+    }
+
+    fn find<'a>(stack: &'a Stack, id: &str) -> &'a Resource {
+        &stack.nodes.iter().find(|n| n.id == id).unwrap_or_else(|| panic!("no node {id}")).resource
+    }
+
+    #[test]
+    fn an_open_stack_declares_no_sign_in_resource() {
+        let stack = declare(&spec(crate::config::AuthConfig::default()));
+        assert_eq!(stack.nodes.len(), 11);
+        let Resource::Function(f) = find(&stack, "function") else { panic!() };
+        assert!(f.env.is_empty(), "no AUTH_MODE without sign-in");
+        let Resource::Route(r) = find(&stack, "route:GET /todos") else { panic!() };
+        assert_eq!(r.authorizer_id, None);
+    }
+
+    #[test]
+    fn a_cognito_stack_links_pool_client_domain_authorizer_and_routes() {
+        let auth = crate::config::AuthConfig { mode: AuthMode::Cognito, ..Default::default() };
+        let stack = declare(&spec(auth));
+        assert_eq!(stack.nodes.len(), 15);
+        let Resource::Table(t) = find(&stack, "table") else { panic!() };
+        assert_eq!((t.hash_key.as_str(), t.range_key.as_deref()), ("UserId", Some("Id")));
+        let Resource::Role(role) = find(&stack, "role") else { panic!() };
+        assert_eq!(role.table_actions, OWNER_TABLE_ACTIONS);
+        let Resource::Function(f) = find(&stack, "function") else { panic!() };
+        assert_eq!(f.env["AUTH_MODE"], "jwt");
+        let Resource::HttpApi(api) = find(&stack, "http-api") else { panic!() };
+        assert!(api.cors.allow_headers.contains(&"authorization".to_owned()));
+        let Resource::UserPoolDomain(d) = find(&stack, "user-pool-domain") else { panic!() };
+        assert_eq!(d.domain, "todos-dev-123456789012");
+        let Resource::Authorizer(a) = find(&stack, "authorizer") else { panic!() };
+        assert_eq!(a.issuer.source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool", "issuer")));
+        assert_eq!(a.audiences[0].source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool-client", "id")));
+        for r in todos::routes::ROUTES {
+            let Resource::Route(route) = find(&stack, &format!("route:{}", r.key())) else { panic!() };
+            let src = route.authorizer_id.as_ref().and_then(|i| i.source()).map(|s| (s.node.as_str(), s.key));
+            assert_eq!(src, Some(("authorizer", "id")), "{}", r.key());
+        }
+        crate::engine::graph::Graph::new(&stack).unwrap();
+    }
+
+    #[test]
+    fn a_jwt_stack_has_only_the_authorizer_with_the_configured_issuer_and_audiences() {
+        let auth = crate::config::AuthConfig {
+            mode: AuthMode::Jwt,
+            issuer: Some("https://idp.example.com".into()),
+            audiences: vec!["a".into(), "b".into()],
+            ..Default::default()
+        };
+        let stack = declare(&spec(auth));
+        assert_eq!(stack.nodes.len(), 12);
+        let Resource::Authorizer(a) = find(&stack, "authorizer") else { panic!() };
+        assert_eq!(a.issuer.value(), Some("https://idp.example.com"));
+        assert_eq!(a.audiences.iter().filter_map(|i| i.value()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(stack.nodes.iter().all(|n| !n.id.starts_with("user-pool")));
+        crate::engine::graph::Graph::new(&stack).unwrap();
+    }
+
+    #[test]
+    fn destroy_of_a_stack_without_cognito_still_looks_for_its_pool() {
+        let open = declare_for_destroy(&spec(crate::config::AuthConfig::default()));
+        let ids: Vec<&str> = open.nodes.iter().map(|n| n.id.as_str()).filter(|i| i.starts_with("user-pool")).collect();
+        assert_eq!(ids, ["user-pool", "user-pool-client", "user-pool-domain"]);
+        crate::engine::graph::Graph::new(&open).unwrap();
+        let cognito = crate::config::AuthConfig { mode: AuthMode::Cognito, ..Default::default() };
+        assert_eq!(declare_for_destroy(&spec(cognito.clone())), declare(&spec(cognito)));
     }
 }

@@ -24,6 +24,10 @@ use iac::{IacError, ops};
 
 mod support;
 
+/// The sign-in stacks (`[auth]`): a module of this binary, so it links no extra test executable.
+#[path = "moto/sign_in.rs"]
+mod sign_in;
+
 use support::{aws, exclusive, http, moto, zip_with};
 
 fn spec(aws: &Aws, config: StackConfig, code: &[u8]) -> StackSpec {

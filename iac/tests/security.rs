@@ -197,3 +197,83 @@ fn the_deployed_role_read_back_from_iam_is_least_privilege() {
     });
     ws.run_ok("destroy");
 }
+
+/// With sign-in the inline policy allows exactly PutItem, DeleteItem and Query (never Scan) on
+/// exactly the table's ARN, checked on what IAM holds after a real `iac up` of a `jwt` stack.
+#[test]
+fn the_deployed_sign_in_role_allows_exactly_put_delete_and_query() {
+    let _g = exclusive();
+    let rt = runtime();
+    let aws = rt.block_on(aws());
+    let ws = Workspace::new();
+    ws.write_stack_config(JWT_STACK);
+    ws.run_ok("up");
+    rt.block_on(async {
+        let table = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
+        let table_arn = table.table().unwrap().table_arn().unwrap().to_owned();
+        let names = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
+        assert_eq!(names.policy_names(), [POLICY], "exactly one inline policy");
+        let p = aws.iam.get_role_policy().role_name(ROLE).policy_name(POLICY).send().await.unwrap();
+        let doc = decode(p.policy_document());
+        let st = statements(&doc).unwrap();
+        assert_eq!(st.len(), 1, "one statement: {doc}");
+        only_keys(st[0], &["Sid", "Effect", "Action", "Resource"]).unwrap();
+        assert_eq!(st[0].get("Effect"), Some(&json!("Allow")));
+        let want: BTreeSet<String> =
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"].iter().map(|a| (*a).to_owned()).collect();
+        assert_eq!(strings(&st[0]["Action"]).unwrap(), want);
+        assert_eq!(strings(&st[0]["Resource"]).unwrap(), BTreeSet::from([table_arn.clone()]));
+        // The same checker as the open stack's refuses it: Query is not Scan.
+        assert!(check_table_policy(&doc, &table_arn).is_err());
+        let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
+        let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+        assert_eq!(arns, [BASIC], "the only managed policy");
+    });
+    ws.run_ok("destroy");
+}
+
+/// Nothing is deleted silently, through the real CLI: `up` of an open stack ends by saying the API
+/// is open and how to turn sign-in on; switching a stack whose table holds a todo to sign-in is
+/// refused (nothing changed) until `--allow-data-loss` is given.
+#[test]
+fn the_cli_warns_of_an_open_api_and_replaces_a_table_holding_todos_only_with_allow_data_loss() {
+    let _g = exclusive();
+    let rt = runtime();
+    let aws = rt.block_on(aws());
+    let ws = Workspace::new();
+    let out = ws.run_ok("up");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("open to anyone")
+            && last.contains("[auth] mode = \"cognito\"")
+            && last.contains("iac/stacks/dev.toml"),
+        "last line: {last}"
+    );
+    rt.block_on(async {
+        aws.dynamodb
+            .put_item()
+            .table_name(TABLE)
+            .item("Id", aws_sdk_dynamodb::types::AttributeValue::S("6f1c1a8e-9d1b-4f50-9b7e-3f0a3b1e2c4d".into()))
+            .send()
+            .await
+            .unwrap();
+    });
+    ws.write_stack_config(JWT_STACK);
+    let preview = ws.run_ok("preview");
+    assert!(preview.contains("key: Id (S) → UserId (S) hash, Id (S) range"), "{preview}");
+    let refused = ws.run("up");
+    assert!(!refused.status.success(), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("table todos-dev holds 1 item") && stderr.contains("--allow-data-loss"), "{stderr}");
+    rt.block_on(async {
+        let t = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
+        assert_eq!(t.table().unwrap().key_schema().len(), 1, "the table was not touched");
+        let f = aws.lambda.get_function_configuration().function_name(FUNCTION).send().await.unwrap();
+        assert_eq!(f.environment().unwrap().variables().unwrap().len(), 1, "the function was not touched");
+    });
+    let allowed = ws.command("up").arg("--allow-data-loss").output().unwrap();
+    assert!(allowed.status.success(), "{}", text(&allowed));
+    let out = String::from_utf8_lossy(&allowed.stdout);
+    assert!(out.contains("authMode:     jwt") && !out.contains("open to anyone"), "{out}");
+    ws.run_ok("destroy");
+}

@@ -27,11 +27,19 @@ pub struct ApplyOptions {
     pub stop_after: Option<usize>,
     /// Where progress goes.
     pub progress: Arc<dyn ProgressSink>,
+    /// Let a replace delete stored data (`--allow-data-loss`); otherwise `up` refuses it before any
+    /// change ([`crate::ops::check_data_loss`]).
+    pub allow_data_loss: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { stop: StopSignal::new(), stop_after: None, progress: Arc::new(super::NoProgress) }
+        ApplyOptions {
+            stop: StopSignal::new(),
+            stop_after: None,
+            progress: Arc::new(super::NoProgress),
+            allow_data_loss: false,
+        }
     }
 }
 

@@ -127,11 +127,35 @@ mod tests {
         use crate::engine::Input;
         use crate::resources::route::Route;
         let mut s = Stack::default();
-        s.add("a", Route { api_id: Input::output("b", "id"), route_key: "GET /a".into(), target: Input::known("t") });
-        s.add("b", Route { api_id: Input::output("a", "id"), route_key: "GET /b".into(), target: Input::known("t") });
+        s.add(
+            "a",
+            Route {
+                api_id: Input::output("b", "id"),
+                route_key: "GET /a".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
+        s.add(
+            "b",
+            Route {
+                api_id: Input::output("a", "id"),
+                route_key: "GET /b".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
         assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("cycle")));
         let mut s = Stack::default();
-        s.add("a", Route { api_id: Input::output("zz", "id"), route_key: "GET /a".into(), target: Input::known("t") });
+        s.add(
+            "a",
+            Route {
+                api_id: Input::output("zz", "id"),
+                route_key: "GET /a".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
         assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("zz")));
     }
 }

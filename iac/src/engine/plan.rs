@@ -52,6 +52,7 @@ pub fn step_for(id: NodeId, desired: Resource, observed: Option<Observed>) -> St
         (Ownership::Tagged | Ownership::Adoptable, Some(o), Some(ours)) => {
             !o.tags().is_some_and(|live| carries_tags(live, ours))
         }
+        (_, Some(o), _) => desired.held_by_another(o),
         _ => false,
     };
     let change = desired.diff(observed.as_ref());
@@ -77,6 +78,15 @@ impl Plan {
             if s.foreign && s.desired.as_ref().is_some_and(|d| d.ownership() == Ownership::Tagged) {
                 let expected = s.desired.as_ref().and_then(|d| d.tags()).map(tags_display).unwrap_or_default();
                 return Err(IacError::NameTaken { resource: s.label.clone(), expected });
+            }
+            if let (true, Some(Observed::UserPoolDomain(live))) = (s.foreign, &s.observed) {
+                return Err(IacError::Refused {
+                    resource: s.label.clone(),
+                    message: format!(
+                        "the hosted sign-in domain belongs to user pool {}, which is not this stack's; set another `domain_prefix` under [auth]",
+                        live.user_pool_id
+                    ),
+                });
             }
         }
         Ok(())

@@ -64,6 +64,9 @@ pub struct Function {
     pub role_arn: Input,
     /// Value of `TABLE_NAME` (an output of the table).
     pub table_name: Input,
+    /// Other environment variables (`AUTH_MODE=jwt` with sign-in; none without, so that stack's
+    /// function is exactly what it was before sign-in existed).
+    pub env: BTreeMap<String, String>,
     /// `provided.al2023`.
     pub runtime: String,
     /// `arm64`.
@@ -115,7 +118,16 @@ impl Function {
     }
 
     fn env_display(&self) -> String {
-        format!("TABLE_NAME={}", self.table_name.display())
+        let mut all = self.env.clone();
+        all.insert("TABLE_NAME".to_owned(), self.table_name.display());
+        env_text(&all)
+    }
+
+    /// The whole environment once the table's name is known.
+    fn environment(&self, table: &str) -> Environment {
+        let mut all = self.env.clone();
+        all.insert("TABLE_NAME".to_owned(), table.to_owned());
+        Environment::builder().set_variables(Some(all.into_iter().collect())).build()
     }
 
     /// Outputs known before the function exists.
@@ -164,7 +176,8 @@ pub fn diff(desired: &Function, observed: Option<&FunctionState>) -> Change {
         .input("role", Some(live.role.clone()), &desired.role_arn);
     match desired.table_name.value() {
         Some(t) => {
-            let want = BTreeMap::from([("TABLE_NAME".to_owned(), t.to_owned())]);
+            let mut want = desired.env.clone();
+            want.insert("TABLE_NAME".to_owned(), t.to_owned());
             d.field("environment", Some(env_text(&live.env)), env_text(&want));
         }
         None => {
@@ -296,7 +309,7 @@ pub async fn create_function_when_role_assumable(
             .memory_size(desired.memory_mb)
             .timeout(desired.timeout_seconds)
             .role(&role)
-            .environment(Environment::builder().variables("TABLE_NAME", &table).build())
+            .environment(desired.environment(&table))
             .code(FunctionCode::builder().zip_file(Blob::new(desired.code.zip.as_slice())).build())
             .description("todos API (managed by todos-iac)")
             .set_tags(Some(desired.tags.clone().into_iter().collect()))
@@ -340,7 +353,7 @@ pub async fn apply(
                 .memory_size(desired.memory_mb)
                 .timeout(desired.timeout_seconds)
                 .role(&role)
-                .environment(Environment::builder().variables("TABLE_NAME", &table).build())
+                .environment(desired.environment(&table))
                 .send()
                 .await
                 .map_err(|e| ErrorMeta::of(&e))
@@ -397,6 +410,7 @@ mod tests {
             name: "todos-dev-api".into(),
             role_arn: Input::known(ROLE),
             table_name: Input::known("todos-dev"),
+            env: BTreeMap::new(),
             runtime: "provided.al2023".into(),
             architecture: "arm64".into(),
             handler: "bootstrap".into(),
@@ -513,5 +527,23 @@ mod tests {
         assert_eq!(readiness(Some("Active"), None, None), Readiness::Ready);
         assert_eq!(readiness(Some("Active"), Some("Failed"), Some("bad zip")), Readiness::Ready);
         assert_eq!(readiness(Some("Failed"), None, Some("bad image")), Readiness::Failed("bad image".into()));
+    }
+
+    #[test]
+    fn sign_in_adds_auth_mode_to_the_environment_as_an_update() {
+        let signed = Function { env: BTreeMap::from([("AUTH_MODE".into(), "jwt".into())]), ..desired(b"z") };
+        let c = diff(&signed, Some(&live(b"z")));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.properties.len(), 1);
+        assert_eq!(c.properties[0].name, "environment");
+        assert_eq!(c.properties[0].old.as_deref(), Some("TABLE_NAME=todos-dev"));
+        assert_eq!(c.properties[0].new.as_deref(), Some("AUTH_MODE=jwt,TABLE_NAME=todos-dev"));
+        let live_signed = FunctionState {
+            env: BTreeMap::from([("AUTH_MODE".into(), "jwt".into()), ("TABLE_NAME".into(), "todos-dev".into())]),
+            ..live(b"z")
+        };
+        assert_eq!(diff(&signed, Some(&live_signed)), Change::unchanged());
+        // Without sign-in an AUTH_MODE left from an auth stack is removed.
+        assert_eq!(diff(&desired(b"z"), Some(&live_signed)).action, Action::Update);
     }
 }

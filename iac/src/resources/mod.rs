@@ -1,7 +1,9 @@
-//! One module per resource kind. Each has a declared type, a live-state type, a pure
+//! One module per resource kind (the nine of the open API, plus the JWT authorizer and Cognito's
+//! user pool, app client and domain for sign-in). Each has a declared type, a live-state type, a pure
 //! `diff(desired, observed) -> Change`, and effectful `read` / `apply` / `delete`. [`Resource`] and
 //! [`Observed`] are the closed sets the engine dispatches over.
 
+pub mod authorizer;
 pub mod function;
 pub mod http_api;
 pub mod integration;
@@ -11,6 +13,9 @@ pub mod role;
 pub mod route;
 pub mod stage;
 pub mod table;
+pub mod user_pool;
+pub mod user_pool_client;
+pub mod user_pool_domain;
 
 use std::collections::BTreeMap;
 
@@ -64,6 +69,14 @@ pub enum Resource {
     Stage(stage::Stage),
     /// Lambda permission.
     Permission(permission::Permission),
+    /// JWT authorizer of the API (sign-in modes).
+    Authorizer(authorizer::Authorizer),
+    /// Cognito user pool (`cognito` mode).
+    UserPool(user_pool::UserPool),
+    /// Cognito app client (`cognito` mode).
+    UserPoolClient(user_pool_client::UserPoolClient),
+    /// Cognito hosted sign-in domain (`cognito` mode).
+    UserPoolDomain(user_pool_domain::UserPoolDomain),
 }
 
 /// A live resource.
@@ -87,6 +100,14 @@ pub enum Observed {
     Stage(stage::StageState, String),
     /// Lambda permission.
     Permission(permission::PermissionState),
+    /// JWT authorizer.
+    Authorizer(authorizer::AuthorizerState),
+    /// Cognito user pool.
+    UserPool(user_pool::UserPoolState),
+    /// Cognito app client.
+    UserPoolClient(user_pool_client::UserPoolClientState),
+    /// Cognito hosted sign-in domain.
+    UserPoolDomain(user_pool_domain::UserPoolDomainState),
 }
 
 impl Resource {
@@ -102,6 +123,10 @@ impl Resource {
             Resource::Route(_) => "route",
             Resource::Stage(_) => "stage",
             Resource::Permission(_) => "permission",
+            Resource::Authorizer(_) => "authorizer",
+            Resource::UserPool(_) => "user pool",
+            Resource::UserPoolClient(_) => "user pool client",
+            Resource::UserPoolDomain(_) => "user pool domain",
         }
     }
 
@@ -117,6 +142,10 @@ impl Resource {
             Resource::Route(r) => r.route_key.clone(),
             Resource::Stage(r) => r.name.clone(),
             Resource::Permission(r) => r.statement_id.clone(),
+            Resource::Authorizer(r) => r.name.clone(),
+            Resource::UserPool(r) => r.name.clone(),
+            Resource::UserPoolClient(r) => r.name.clone(),
+            Resource::UserPoolDomain(r) => r.domain.clone(),
         }
     }
 
@@ -143,7 +172,17 @@ impl Resource {
             Resource::Function(r) => Some(&r.tags),
             Resource::HttpApi(r) => Some(&r.tags),
             Resource::Stage(r) => Some(&r.tags),
+            Resource::UserPool(r) => Some(&r.tags),
             _ => None,
+        }
+    }
+
+    /// Whether `observed`, found by our name, belongs to something else (a hosted sign-in domain of
+    /// another pool): never adopted, changed or deleted.
+    pub fn held_by_another(&self, observed: &Observed) -> bool {
+        match (self, observed) {
+            (Resource::UserPoolDomain(d), Observed::UserPoolDomain(o)) => d.held_by_another(o),
+            _ => false,
         }
     }
 
@@ -154,9 +193,21 @@ impl Resource {
             Resource::Role(r) => vec![&r.table_arn],
             Resource::Function(r) => vec![&r.role_arn, &r.table_name],
             Resource::Integration(r) => vec![&r.api_id, &r.function_arn],
-            Resource::Route(r) => vec![&r.api_id, &r.target],
+            Resource::Route(r) => {
+                let mut v = vec![&r.api_id, &r.target];
+                v.extend(r.authorizer_id.iter());
+                v
+            }
             Resource::Stage(r) => vec![&r.api_id],
             Resource::Permission(r) => vec![&r.function_name, &r.source_arn],
+            Resource::Authorizer(r) => {
+                let mut v = vec![&r.api_id, &r.issuer];
+                v.extend(r.audiences.iter());
+                v
+            }
+            Resource::UserPool(_) => vec![],
+            Resource::UserPoolClient(r) => vec![&r.user_pool_id],
+            Resource::UserPoolDomain(r) => vec![&r.user_pool_id],
         }
     }
 
@@ -167,9 +218,21 @@ impl Resource {
             Resource::Role(r) => vec![&mut r.table_arn],
             Resource::Function(r) => vec![&mut r.role_arn, &mut r.table_name],
             Resource::Integration(r) => vec![&mut r.api_id, &mut r.function_arn],
-            Resource::Route(r) => vec![&mut r.api_id, &mut r.target],
+            Resource::Route(r) => {
+                let mut v = vec![&mut r.api_id, &mut r.target];
+                v.extend(r.authorizer_id.iter_mut());
+                v
+            }
             Resource::Stage(r) => vec![&mut r.api_id],
             Resource::Permission(r) => vec![&mut r.function_name, &mut r.source_arn],
+            Resource::Authorizer(r) => {
+                let mut v = vec![&mut r.api_id, &mut r.issuer];
+                v.extend(r.audiences.iter_mut());
+                v
+            }
+            Resource::UserPool(_) => vec![],
+            Resource::UserPoolClient(r) => vec![&mut r.user_pool_id],
+            Resource::UserPoolDomain(r) => vec![&mut r.user_pool_id],
         }
     }
 
@@ -181,6 +244,9 @@ impl Resource {
             Resource::Route(r) => Some(&r.api_id),
             Resource::Stage(r) => Some(&r.api_id),
             Resource::Permission(r) => Some(&r.function_name),
+            Resource::Authorizer(r) => Some(&r.api_id),
+            Resource::UserPoolClient(r) => Some(&r.user_pool_id),
+            Resource::UserPoolDomain(r) => Some(&r.user_pool_id),
             _ => None,
         }
     }
@@ -217,6 +283,14 @@ impl Resource {
             (Resource::Stage(d), _) => stage::diff(d, None),
             (Resource::Permission(d), Some(Observed::Permission(o))) => permission::diff(d, Some(o)),
             (Resource::Permission(d), _) => permission::diff(d, None),
+            (Resource::Authorizer(d), Some(Observed::Authorizer(o))) => authorizer::diff(d, Some(o)),
+            (Resource::Authorizer(d), _) => authorizer::diff(d, None),
+            (Resource::UserPool(d), Some(Observed::UserPool(o))) => user_pool::diff(d, Some(o)),
+            (Resource::UserPool(d), _) => user_pool::diff(d, None),
+            (Resource::UserPoolClient(d), Some(Observed::UserPoolClient(o))) => user_pool_client::diff(d, Some(o)),
+            (Resource::UserPoolClient(d), _) => user_pool_client::diff(d, None),
+            (Resource::UserPoolDomain(d), Some(Observed::UserPoolDomain(o))) => user_pool_domain::diff(d, Some(o)),
+            (Resource::UserPoolDomain(d), _) => user_pool_domain::diff(d, None),
         }
     }
 
@@ -232,6 +306,10 @@ impl Resource {
             Resource::Route(d) => route::read(aws, d).await?.map(Observed::Route),
             Resource::Stage(d) => stage::read(aws, d).await?.map(|s| Observed::Stage(s, d.region.clone())),
             Resource::Permission(d) => permission::read(aws, d).await?.map(Observed::Permission),
+            Resource::Authorizer(d) => authorizer::read(aws, d).await?.map(Observed::Authorizer),
+            Resource::UserPool(d) => user_pool::read(aws, d).await?.map(Observed::UserPool),
+            Resource::UserPoolClient(d) => user_pool_client::read(aws, d).await?.map(Observed::UserPoolClient),
+            Resource::UserPoolDomain(d) => user_pool_domain::read(aws, d).await?.map(Observed::UserPoolDomain),
         })
     }
 
@@ -269,6 +347,23 @@ impl Resource {
             (Resource::Permission(d), o) => {
                 permission::apply(aws, d, if let Some(Observed::Permission(l)) = o { Some(l) } else { None }).await?
             }
+            (Resource::Authorizer(d), o) => {
+                // Not read back: see the `authorizer` module docs.
+                let live = if let Some(Observed::Authorizer(l)) = o { Some(l) } else { None };
+                return Ok(Some(Observed::Authorizer(authorizer::apply(aws, d, live).await?)));
+            }
+            (Resource::UserPool(d), o) => {
+                user_pool::apply(aws, d, if let Some(Observed::UserPool(l)) = o { Some(l) } else { None }, change)
+                    .await?
+            }
+            (Resource::UserPoolClient(d), o) => {
+                let live = if let Some(Observed::UserPoolClient(l)) = o { Some(l) } else { None };
+                user_pool_client::apply(aws, d, live, change).await?
+            }
+            (Resource::UserPoolDomain(d), o) => {
+                let live = if let Some(Observed::UserPoolDomain(l)) = o { Some(l) } else { None };
+                user_pool_domain::apply(aws, d, live).await?
+            }
         }
         self.read(aws).await
     }
@@ -295,6 +390,10 @@ impl Observed {
             Observed::Route(o) => o.outputs(),
             Observed::Stage(o, region) => o.outputs(region),
             Observed::Permission(o) => o.outputs(),
+            Observed::Authorizer(o) => o.outputs(),
+            Observed::UserPool(o) => o.outputs(),
+            Observed::UserPoolClient(o) => o.outputs(),
+            Observed::UserPoolDomain(o) => o.outputs(),
         }
     }
 
@@ -307,6 +406,7 @@ impl Observed {
             Observed::Function(o) => Some(&o.tags),
             Observed::HttpApi(o) => Some(&o.tags),
             Observed::Stage(o, _) => Some(&o.tags),
+            Observed::UserPool(o) => Some(&o.tags),
             _ => None,
         }
     }
@@ -323,6 +423,10 @@ impl Observed {
             Observed::Route(o) => route::delete(aws, o).await,
             Observed::Stage(o, _) => stage::delete(aws, o).await,
             Observed::Permission(o) => permission::delete(aws, o).await,
+            Observed::Authorizer(o) => authorizer::delete(aws, o).await,
+            Observed::UserPool(o) => user_pool::delete(aws, o).await,
+            Observed::UserPoolClient(o) => user_pool_client::delete(aws, o).await,
+            Observed::UserPoolDomain(o) => user_pool_domain::delete(aws, o).await,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The function's IAM role: trusted by lambda.amazonaws.com, one inline policy allowing exactly
-//! `dynamodb:PutItem`, `DeleteItem` and `Scan` on the table, and the managed AWSLambdaBasicExecutionRole.
+//! `dynamodb:PutItem`, `DeleteItem` and `Scan` on the table ([`TABLE_ACTIONS`]; with sign-in `Query`
+//! instead of `Scan`: [`OWNER_TABLE_ACTIONS`]), and the managed AWSLambdaBasicExecutionRole.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,10 @@ use crate::error::IacError;
 /// The actions the function needs on the table, and no more.
 pub const TABLE_ACTIONS: [&str; 3] = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"];
 
+/// The actions the function needs on a table keyed by owner (sign-in): it lists one owner's todos
+/// with `Query` and never reads the whole table.
+pub const OWNER_TABLE_ACTIONS: [&str; 3] = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"];
+
 /// The declared role.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Role {
@@ -22,6 +27,8 @@ pub struct Role {
     pub policy_name: String,
     /// The table's ARN (an output of the table).
     pub table_arn: Input,
+    /// The actions allowed on it ([`TABLE_ACTIONS`] or [`OWNER_TABLE_ACTIONS`]).
+    pub table_actions: &'static [&'static str],
     /// Managed policies to attach.
     pub managed_policies: Vec<String>,
     /// Where it lives.
@@ -64,13 +71,18 @@ impl Role {
         })
     }
 
-    /// The inline policy for `table_arn`.
+    /// The inline policy for `table_arn` of a stack without sign-in.
     pub fn table_policy(table_arn: &str) -> Value {
+        Role::table_policy_with(table_arn, &TABLE_ACTIONS)
+    }
+
+    /// The inline policy allowing `actions` on `table_arn`.
+    pub fn table_policy_with(table_arn: &str, actions: &[&str]) -> Value {
         json!({
             "Version": "2012-10-17",
             "Statement": [{
                 "Effect": "Allow",
-                "Action": TABLE_ACTIONS,
+                "Action": actions,
                 "Resource": table_arn
             }]
         })
@@ -125,7 +137,7 @@ fn compact(v: &Value) -> String {
 
 /// Pure diff of the role: trust policy, inline policies (exactly ours), attached policies, tags.
 pub fn diff(desired: &Role, observed: Option<&RoleState>) -> Change {
-    let policy = desired.table_arn.value().map(Role::table_policy);
+    let policy = desired.table_arn.value().map(|arn| Role::table_policy_with(arn, desired.table_actions));
     let policy_text = policy.as_ref().map(compact).unwrap_or_else(|| crate::engine::KNOWN_AFTER_APPLY.to_owned());
     let Some(live) = observed else {
         return Change::create(vec![
@@ -276,7 +288,7 @@ pub async fn apply(aws: &Aws, desired: &Role, observed: Option<&RoleState>) -> R
             .put_role_policy()
             .role_name(&desired.name)
             .policy_name(&desired.policy_name)
-            .policy_document(Role::table_policy(table_arn).to_string())
+            .policy_document(Role::table_policy_with(table_arn, desired.table_actions).to_string())
             .send()
             .await
             .map_err(|e| aws_error(&label, "PutRolePolicy", e))?;
@@ -360,6 +372,7 @@ mod tests {
             name: "todos-dev-api-role".into(),
             policy_name: "todos-dev-table-access".into(),
             table_arn: Input::known(TABLE_ARN),
+            table_actions: &TABLE_ACTIONS,
             managed_policies: vec![BASIC.into()],
             target: target(),
             tags: tags(),
@@ -426,5 +439,23 @@ mod tests {
         assert_eq!(c.action, Action::Create);
         assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains(TABLE_ARN))));
         assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains("lambda.amazonaws.com"))));
+    }
+
+    #[test]
+    fn with_sign_in_the_policy_swaps_scan_for_query_and_is_an_update() {
+        let owned = Role { table_actions: &OWNER_TABLE_ACTIONS, ..desired() };
+        let c = diff(&owned, Some(&live()));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.properties.len(), 1);
+        let new = c.properties[0].new.as_deref().unwrap();
+        assert!(new.contains("dynamodb:Query") && !new.contains("dynamodb:Scan"), "{new}");
+        let live_owned = RoleState {
+            inline_policies: vec![(
+                "todos-dev-table-access".into(),
+                Role::table_policy_with(TABLE_ARN, &OWNER_TABLE_ACTIONS),
+            )],
+            ..live()
+        };
+        assert_eq!(diff(&owned, Some(&live_owned)), Change::unchanged());
     }
 }

@@ -1,5 +1,8 @@
 //! One route of the HTTP API (`GET /todos`, ...), taken from `todos::routes::ROUTES`, targeting the
-//! integration. Live routes whose keys the table no longer has are deleted.
+//! integration. Live routes whose keys the table no longer has are deleted. With sign-in each route
+//! requires a token checked by the stack's JWT authorizer (`AuthorizationType JWT`).
+
+use aws_sdk_apigatewayv2::types::AuthorizationType;
 
 use crate::aws::{Aws, ErrorMeta, aws_error};
 use crate::engine::{Change, Diff, Input, Outputs};
@@ -14,6 +17,8 @@ pub struct Route {
     pub route_key: String,
     /// `integrations/<id>` (an output of the integration).
     pub target: Input,
+    /// The JWT authorizer's id (an output of the authorizer); `None`: open route.
+    pub authorizer_id: Option<Input>,
 }
 
 /// The live route.
@@ -27,6 +32,10 @@ pub struct RouteState {
     pub route_key: String,
     /// Target, if any.
     pub target: Option<String>,
+    /// `NONE`, `JWT`, ...
+    pub authorization_type: String,
+    /// The authorizer, if any.
+    pub authorizer_id: Option<String>,
 }
 
 impl RouteState {
@@ -36,13 +45,38 @@ impl RouteState {
     }
 }
 
-/// Pure diff: the target updates in place.
+impl Route {
+    /// `NONE`, or `JWT <authorizer id>`: the route's authorization as shown in previews.
+    fn authorization(&self) -> Input {
+        match &self.authorizer_id {
+            None => Input::known("NONE"),
+            Some(id) => id.clone().map(|id| format!("JWT {id}")),
+        }
+    }
+}
+
+impl RouteState {
+    fn authorization(&self) -> String {
+        match (self.authorization_type.as_str(), &self.authorizer_id) {
+            ("NONE" | "", _) => "NONE".to_owned(),
+            (kind, Some(id)) => format!("{kind} {id}"),
+            (kind, None) => kind.to_owned(),
+        }
+    }
+}
+
+/// Pure diff: the target and the authorization update in place.
 pub fn diff(desired: &Route, observed: Option<&RouteState>) -> Change {
     let Some(live) = observed else {
-        return Change::create(vec![("route_key", desired.route_key.clone()), ("target", desired.target.display())]);
+        return Change::create(vec![
+            ("route_key", desired.route_key.clone()),
+            ("target", desired.target.display()),
+            ("authorization", desired.authorization().display()),
+        ]);
     };
     let mut d = Diff::new();
     d.input("target", live.target.clone(), &desired.target);
+    d.input("authorization", Some(live.authorization()), &desired.authorization());
     d.finish()
 }
 
@@ -61,6 +95,8 @@ pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<RouteState>, IacError> 
             id: r.route_id().unwrap_or_default().to_owned(),
             route_key: r.route_key().unwrap_or_default().to_owned(),
             target: r.target().map(str::to_owned),
+            authorization_type: r.authorization_type().map(|a| a.as_str().to_owned()).unwrap_or_else(|| "NONE".into()),
+            authorizer_id: r.authorizer_id().filter(|id| !id.is_empty()).map(str::to_owned),
         }));
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -80,6 +116,10 @@ pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) ->
     let label = format!("route {}", desired.route_key);
     let api_id = desired.api_id.require(&label)?;
     let target = desired.target.require(&label)?;
+    let (kind, authorizer) = match &desired.authorizer_id {
+        None => (AuthorizationType::None, None),
+        Some(id) => (AuthorizationType::Jwt, Some(id.require(&label)?.to_owned())),
+    };
     match observed {
         None => {
             aws.apigw
@@ -87,6 +127,8 @@ pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) ->
                 .api_id(api_id)
                 .route_key(&desired.route_key)
                 .target(target)
+                .authorization_type(kind)
+                .set_authorizer_id(authorizer)
                 .send()
                 .await
                 .map_err(|e| aws_error(&label, "CreateRoute", e))?;
@@ -97,6 +139,8 @@ pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) ->
                 .api_id(api_id)
                 .route_id(&live.id)
                 .target(target)
+                .authorization_type(kind)
+                .set_authorizer_id(authorizer)
                 .send()
                 .await
                 .map_err(|e| aws_error(&label, "UpdateRoute", e))?;
@@ -125,16 +169,51 @@ mod tests {
             api_id: Input::known("a"),
             route_key: "GET /todos".into(),
             target: Input::known("integrations/i1"),
+            authorizer_id: None,
         };
         let live = RouteState {
             api_id: "a".into(),
             id: "r".into(),
             route_key: "GET /todos".into(),
             target: Some("integrations/i1".into()),
+            authorization_type: "NONE".into(),
+            authorizer_id: None,
         };
         assert_eq!(diff(&d, Some(&live)), Change::unchanged());
         let other = RouteState { target: None, ..live };
         assert_eq!(diff(&d, Some(&other)).action, Action::Update);
         assert_eq!(diff(&d, None).action, Action::Create);
+    }
+
+    #[test]
+    fn a_change_of_authorization_is_an_update_showing_both_sides() {
+        let open = RouteState {
+            api_id: "a".into(),
+            id: "r".into(),
+            route_key: "GET /todos".into(),
+            target: Some("integrations/i1".into()),
+            authorization_type: "NONE".into(),
+            authorizer_id: None,
+        };
+        let guarded = Route {
+            api_id: Input::known("a"),
+            route_key: "GET /todos".into(),
+            target: Input::known("integrations/i1"),
+            authorizer_id: Some(Input::known("au1")),
+        };
+        let c = diff(&guarded, Some(&open));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.properties.len(), 1);
+        assert_eq!(c.properties[0].name, "authorization");
+        assert_eq!(c.properties[0].old.as_deref(), Some("NONE"));
+        assert_eq!(c.properties[0].new.as_deref(), Some("JWT au1"));
+        let live = RouteState { authorization_type: "JWT".into(), authorizer_id: Some("au1".into()), ..open.clone() };
+        assert_eq!(diff(&guarded, Some(&live)), Change::unchanged());
+        let other = RouteState { authorizer_id: Some("au2".into()), ..live.clone() };
+        assert_eq!(diff(&guarded, Some(&other)).action, Action::Update);
+        let unopened = Route { authorizer_id: None, ..guarded.clone() };
+        assert_eq!(diff(&unopened, Some(&live)).properties[0].new.as_deref(), Some("NONE"));
+        let pending = Route { authorizer_id: Some(Input::output("authorizer", "id")), ..guarded };
+        assert_eq!(diff(&pending, Some(&open)).properties[0].new.as_deref(), Some(crate::engine::KNOWN_AFTER_APPLY));
     }
 }

@@ -1,4 +1,7 @@
-//! The DynamoDB table that stores todos: hash key `Id` (string), on-demand billing, our tags.
+//! The DynamoDB table that stores todos: hash key `Id` (string) — or, with sign-in, hash key `UserId`
+//! and range key `Id` — on-demand billing, our tags. A different key schema means a new table: the
+//! replace deletes every item, so the engine checks first ([`item_count`]) and `up` refuses unless
+//! the user allowed data loss.
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag};
 
@@ -12,8 +15,10 @@ use crate::error::IacError;
 pub struct Table {
     /// Table name, e.g. `todos-dev`.
     pub name: String,
-    /// Hash key attribute (`Id`, type S).
+    /// Hash key attribute (`Id`, or `UserId` with sign-in; type S).
     pub hash_key: String,
+    /// Range key attribute (`Id` with sign-in; type S), if any.
+    pub range_key: Option<String>,
     /// Where it lives (for its ARN).
     pub target: Target,
     /// Our tags.
@@ -27,7 +32,8 @@ pub struct TableState {
     pub name: String,
     /// ARN.
     pub arn: String,
-    /// Hash key as `name (type)`, e.g. `Id (S)`.
+    /// Key schema as text: `Id (S)` for a hash key alone, `UserId (S) hash, Id (S) range` with a
+    /// range key.
     pub key: String,
     /// `PAY_PER_REQUEST` or `PROVISIONED`.
     pub billing_mode: String,
@@ -37,7 +43,7 @@ pub struct TableState {
 
 impl Table {
     fn key(&self) -> String {
-        format!("{} (S)", self.hash_key)
+        key_text(&format!("{} (S)", self.hash_key), self.range_key.as_ref().map(|r| format!("{r} (S)")).as_deref())
     }
 
     fn label(&self) -> String {
@@ -58,6 +64,13 @@ impl TableState {
     /// `name`, `arn`.
     pub fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+}
+
+fn key_text(hash: &str, range: Option<&str>) -> String {
+    match range {
+        None => hash.to_owned(),
+        Some(r) => format!("{hash} hash, {r} range"),
     }
 }
 
@@ -88,11 +101,8 @@ pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacE
     };
     let Some(t) = out.table() else { return Ok(None) };
     let arn = t.table_arn().unwrap_or_default().to_owned();
-    let key = t
-        .key_schema()
-        .iter()
-        .find(|k| *k.key_type() == KeyType::Hash)
-        .map(|k| {
+    let key_of = |kind: KeyType| {
+        t.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| {
             let ty = t
                 .attribute_definitions()
                 .iter()
@@ -101,7 +111,8 @@ pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacE
                 .unwrap_or_default();
             format!("{} ({ty})", k.attribute_name())
         })
-        .unwrap_or_default();
+    };
+    let key = key_text(&key_of(KeyType::Hash).unwrap_or_default(), key_of(KeyType::Range).as_deref());
     let billing_mode = t
         .billing_mode_summary()
         .and_then(|b| b.billing_mode())
@@ -121,50 +132,48 @@ pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacE
     Ok(Some(TableState { name: desired.name.clone(), arn, key, billing_mode, tags }))
 }
 
-/// Creates or updates the table. A replace is refused: it would delete every todo.
+/// Creates, updates or replaces the table. A replace deletes the live table (and every item in it:
+/// the engine has checked with [`item_count`] and the user's `--allow-data-loss` before any change),
+/// waits until it is gone, and creates the new one.
 pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, change: &Change) -> Result<(), IacError> {
     let label = desired.label();
+    let observed = match observed {
+        Some(live) if change.touches("key") => {
+            tracing::warn!(table = %desired.name, "replacing the table: {} -> {}", live.key, desired.key());
+            delete(aws, live).await?;
+            wait_gone(aws, desired).await?;
+            None
+        }
+        other => other,
+    };
     let Some(live) = observed else {
         let built = |e: aws_sdk_dynamodb::error::BuildError| IacError::Aws {
             resource: label.clone(),
             action: "CreateTable".into(),
             message: e.to_string(),
         };
-        let mut req = aws
-            .dynamodb
-            .create_table()
-            .table_name(&desired.name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(&desired.hash_key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(built)?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(&desired.hash_key)
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(built)?,
-            )
-            .billing_mode(BillingMode::PayPerRequest);
+        let mut req = aws.dynamodb.create_table().table_name(&desired.name).billing_mode(BillingMode::PayPerRequest);
+        let keys = std::iter::once((&desired.hash_key, KeyType::Hash))
+            .chain(desired.range_key.as_ref().map(|r| (r, KeyType::Range)));
+        for (attribute, kind) in keys {
+            req = req
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(attribute)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(built)?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder().attribute_name(attribute).key_type(kind).build().map_err(built)?,
+                );
+        }
         for (k, v) in &desired.tags {
             req = req.tags(Tag::builder().key(k).value(v).build().map_err(built)?);
         }
         req.send().await.map_err(|e| aws_error(&label, "CreateTable", e))?;
         return wait_active(aws, desired).await;
     };
-    if change.touches("key") {
-        return Err(IacError::Refused {
-            resource: label,
-            message: format!(
-                "the live table's key is {}, not {}; replacing it would delete every todo. Migrate the data and delete the table by hand first",
-                live.key,
-                desired.key()
-            ),
-        });
-    }
     if change.touches("billing_mode") {
         aws.dynamodb
             .update_table()
@@ -208,6 +217,48 @@ async fn wait_active(aws: &Aws, desired: &Table) -> Result<(), IacError> {
     Err(IacError::GaveUp { resource: label, what: "the table to become ACTIVE".into(), attempts: 120 })
 }
 
+async fn wait_gone(aws: &Aws, desired: &Table) -> Result<(), IacError> {
+    let label = desired.label();
+    for _ in 0..120 {
+        match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
+            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(()),
+            Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    Err(IacError::GaveUp { resource: label, what: "the old table to be deleted".into(), attempts: 120 })
+}
+
+/// How many items the live table holds, from one `Scan` page with `Select COUNT` (DescribeTable's
+/// `ItemCount` is refreshed only every six hours). `more` is true when the page did not reach the end.
+pub async fn item_count(aws: &Aws, live: &TableState) -> Result<ItemCount, IacError> {
+    let out = aws
+        .dynamodb
+        .scan()
+        .table_name(&live.name)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("table {}", live.name), "Scan", e))?;
+    Ok(ItemCount { counted: out.count().max(0) as u64, more: out.last_evaluated_key().is_some_and(|k| !k.is_empty()) })
+}
+
+/// The result of [`item_count`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemCount {
+    /// Items counted.
+    pub counted: u64,
+    /// Whether there are more than that (the count stopped at one page).
+    pub more: bool,
+}
+
+impl std::fmt::Display for ItemCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = if self.counted == 1 && !self.more { "item" } else { "items" };
+        if self.more { write!(f, "at least {} {plural}", self.counted) } else { write!(f, "{} {plural}", self.counted) }
+    }
+}
+
 /// Deletes the table.
 pub async fn delete(aws: &Aws, live: &TableState) -> Result<(), IacError> {
     match aws.dynamodb.delete_table().table_name(&live.name).send().await {
@@ -224,7 +275,11 @@ mod tests {
     use crate::resources::test_support::{tags, target};
 
     fn desired() -> Table {
-        Table { name: "todos-dev".into(), hash_key: "Id".into(), target: target(), tags: tags() }
+        Table { name: "todos-dev".into(), hash_key: "Id".into(), range_key: None, target: target(), tags: tags() }
+    }
+
+    fn owned() -> Table {
+        Table { hash_key: "UserId".into(), range_key: Some("Id".into()), ..desired() }
     }
 
     fn live() -> TableState {
@@ -258,5 +313,27 @@ mod tests {
     fn a_different_key_schema_means_replace() {
         let numeric = TableState { key: "Id (N)".into(), ..live() };
         assert_eq!(diff(&desired(), Some(&numeric)).action, Action::Replace);
+    }
+
+    #[test]
+    fn switching_to_a_table_keyed_by_owner_is_a_replace_showing_both_keys() {
+        let c = diff(&owned(), Some(&live()));
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(c.properties.len(), 1);
+        assert_eq!(c.properties[0].name, "key");
+        assert_eq!(c.properties[0].old.as_deref(), Some("Id (S)"));
+        assert_eq!(c.properties[0].new.as_deref(), Some("UserId (S) hash, Id (S) range"));
+        let keyed = TableState { key: "UserId (S) hash, Id (S) range".into(), ..live() };
+        assert_eq!(diff(&owned(), Some(&keyed)), Change::unchanged());
+        assert_eq!(diff(&desired(), Some(&keyed)).action, Action::Replace);
+        let created = diff(&owned(), None);
+        assert!(created.properties.iter().any(|p| p.new.as_deref() == Some("UserId (S) hash, Id (S) range")));
+    }
+
+    #[test]
+    fn item_counts_read_as_text() {
+        assert_eq!(ItemCount { counted: 1, more: false }.to_string(), "1 item");
+        assert_eq!(ItemCount { counted: 3, more: false }.to_string(), "3 items");
+        assert_eq!(ItemCount { counted: 900, more: true }.to_string(), "at least 900 items");
     }
 }

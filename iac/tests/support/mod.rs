@@ -24,6 +24,13 @@ pub(crate) const FUNCTION: &str = "todos-dev-api";
 pub(crate) const LOG_GROUP: &str = "/aws/lambda/todos-dev-api";
 pub(crate) const API: &str = "todos-dev-api";
 pub(crate) const SID: &str = "todos-dev-apigw-invoke";
+pub(crate) const USER_POOL: &str = "todos-dev-users";
+pub(crate) const AUTHORIZER: &str = "todos-dev-jwt";
+/// A `cognito` stack with the defaults.
+pub(crate) const COGNITO_STACK: &str = "[auth]\nmode = \"cognito\"\n";
+/// A `jwt` stack trusting a made-up issuer (moto never fetches its keys).
+pub(crate) const JWT_STACK: &str =
+    "[auth]\nmode = \"jwt\"\nissuer = \"https://idp.example.com/realms/todos\"\naudiences = [\"todos-api\"]\n";
 pub(crate) const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
 pub(crate) struct Moto {
@@ -159,6 +166,11 @@ impl Workspace {
 
     pub(crate) fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Writes `iac/stacks/dev.toml` (e.g. an `[auth]` section) for the next runs.
+    pub(crate) fn write_stack_config(&self, text: &str) {
+        std::fs::write(self.root().join("iac/stacks").join(format!("{STACK}.toml")), text).unwrap();
     }
 
     pub(crate) fn outputs(&self) -> PathBuf {
@@ -466,4 +478,46 @@ pub(crate) async fn assert_nothing_left(aws: &Aws, look_alike: Option<&str>, ctx
     assert!(census.values().all(|n| *n == 0), "{ctx}: left behind: {census:?}");
     assert!(aws.iam.get_role().role_name(ROLE).send().await.is_err(), "{ctx}: role left behind");
     assert_look_alike_untouched(aws, look_alike, ctx).await;
+}
+
+/// The sign-in part of a deployed `cognito` or `jwt` stack, exactly once: (cognito only) one pool
+/// with our name and tags, one app client, our domain on that pool; every route behind one JWT
+/// authorizer with our name whose issuer is the pool's (or `jwt_issuer`). moto cannot list an API's
+/// authorizers (GetAuthorizers answers 500), so the one the routes name is read by id.
+pub(crate) async fn assert_sign_in_exactly_once(aws: &Aws, jwt_issuer: Option<&str>, ctx: &str) {
+    let issuer = match jwt_issuer {
+        Some(i) => i.to_owned(),
+        None => {
+            let pools = aws.cognito.list_user_pools().max_results(60).send().await.unwrap();
+            let ours: Vec<&str> =
+                pools.user_pools().iter().filter(|p| p.name() == Some(USER_POOL)).filter_map(|p| p.id()).collect();
+            assert_eq!(ours.len(), 1, "{ctx}: exactly one user pool: {pools:?}");
+            let pool = ours[0];
+            let clients = aws.cognito.list_user_pool_clients().user_pool_id(pool).max_results(60).send().await.unwrap();
+            assert_eq!(clients.user_pool_clients().len(), 1, "{ctx}: exactly one app client");
+            let domain = format!("todos-{STACK}-{}", aws.account);
+            let d = aws.cognito.describe_user_pool_domain().domain(&domain).send().await.unwrap();
+            assert_eq!(d.domain_description().and_then(|d| d.user_pool_id()), Some(pool), "{ctx}: domain on our pool");
+            format!("https://cognito-idp.us-east-1.amazonaws.com/{pool}")
+        }
+    };
+    let (ours, _) = apis(aws).await;
+    let api_id = ours[0].api_id().unwrap();
+    let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
+    let ids: Vec<&str> = routes.items().iter().filter_map(|r| r.authorizer_id()).collect();
+    assert_eq!(ids.len(), routes.items().len(), "{ctx}: every route names an authorizer");
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ctx}: one authorizer: {ids:?}");
+    assert!(routes.items().iter().all(|r| r.authorization_type().map(|a| a.as_str()) == Some("JWT")), "{ctx}");
+    let a = aws.apigw.get_authorizer().api_id(api_id).authorizer_id(ids[0]).send().await.unwrap();
+    assert_eq!(a.name(), Some(AUTHORIZER), "{ctx}");
+    assert_eq!(a.jwt_configuration().and_then(|j| j.issuer()), Some(issuer.as_str()), "{ctx}: issuer");
+}
+
+/// No user pool of the stack is left.
+pub(crate) async fn assert_no_user_pool_left(aws: &Aws, ctx: &str) {
+    let pools = aws.cognito.list_user_pools().max_results(60).send().await.unwrap();
+    assert!(pools.user_pools().iter().all(|p| p.name() != Some(USER_POOL)), "{ctx}: user pool left: {pools:?}");
+    let domain = format!("todos-{STACK}-{}", aws.account);
+    let d = aws.cognito.describe_user_pool_domain().domain(&domain).send().await.unwrap();
+    assert!(d.domain_description().and_then(|d| d.user_pool_id()).is_none(), "{ctx}: domain left");
 }

@@ -1,0 +1,165 @@
+//! The hosted sign-in domain of a `cognito` stack: `https://<prefix>.auth.<region>.amazoncognito.com`.
+//! The prefix is unique across a region's accounts, so it is found by name; it is ours only when it
+//! belongs to our pool. One that belongs to another pool is never adopted, changed or deleted.
+
+use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::engine::{Change, Diff, Input, Outputs};
+use crate::error::IacError;
+
+/// The declared domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPoolDomain {
+    /// The pool (an output of the user pool).
+    pub user_pool_id: Input,
+    /// The prefix, e.g. `todos-dev-123456789012`.
+    pub domain: String,
+    /// Region (part of the URL).
+    pub region: String,
+}
+
+/// The live domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPoolDomainState {
+    /// The prefix.
+    pub domain: String,
+    /// The pool it belongs to.
+    pub user_pool_id: String,
+    /// Region.
+    pub region: String,
+}
+
+/// The hosted UI's base URL for a prefix.
+pub fn hosted_ui_url(domain: &str, region: &str) -> String {
+    format!("https://{domain}.auth.{region}.amazoncognito.com")
+}
+
+impl UserPoolDomain {
+    fn label(&self) -> String {
+        format!("user pool domain {}", self.domain)
+    }
+
+    /// Whether a live domain with our prefix belongs to some other pool than ours (when ours is known,
+    /// or not yet created).
+    pub fn held_by_another(&self, live: &UserPoolDomainState) -> bool {
+        self.user_pool_id.value() != Some(live.user_pool_id.as_str())
+    }
+}
+
+impl UserPoolDomainState {
+    /// `domain`, `url`.
+    pub fn outputs(&self) -> Outputs {
+        Outputs::from([("domain", self.domain.clone()), ("url", hosted_ui_url(&self.domain, &self.region))])
+    }
+}
+
+/// Pure diff: a domain is created or left as it is (one of another pool is foreign: see
+/// [`UserPoolDomain::held_by_another`]; the planner refuses to take it over).
+pub fn diff(desired: &UserPoolDomain, observed: Option<&UserPoolDomainState>) -> Change {
+    let Some(live) = observed else {
+        return Change::create(vec![
+            ("domain", desired.domain.clone()),
+            ("user_pool", desired.user_pool_id.display()),
+            ("url", hosted_ui_url(&desired.domain, &desired.region)),
+        ]);
+    };
+    let mut d = Diff::new();
+    d.replace_input("user_pool", Some(live.user_pool_id.clone()), &desired.user_pool_id);
+    d.finish()
+}
+
+/// Reads the domain with our prefix, whichever pool it belongs to.
+pub async fn read(aws: &Aws, desired: &UserPoolDomain) -> Result<Option<UserPoolDomainState>, IacError> {
+    let out = aws
+        .cognito
+        .describe_user_pool_domain()
+        .domain(&desired.domain)
+        .send()
+        .await
+        .map_err(|e| aws_error(&desired.label(), "DescribeUserPoolDomain", e))?;
+    // An unknown domain is an empty description, not an error.
+    Ok(out.domain_description().and_then(|d| d.user_pool_id()).filter(|p| !p.is_empty()).map(|pool| {
+        UserPoolDomainState {
+            domain: desired.domain.clone(),
+            user_pool_id: pool.to_owned(),
+            region: desired.region.clone(),
+        }
+    }))
+}
+
+/// Creates the domain. Nothing about it changes in place; a domain of another pool is refused.
+pub async fn apply(
+    aws: &Aws,
+    desired: &UserPoolDomain,
+    observed: Option<&UserPoolDomainState>,
+) -> Result<(), IacError> {
+    let label = desired.label();
+    let pool = desired.user_pool_id.require(&label)?;
+    if let Some(live) = observed {
+        return Err(IacError::Refused {
+            resource: label,
+            message: format!(
+                "the domain belongs to user pool {}, not this stack's pool {pool}; set another `domain_prefix` under [auth]",
+                live.user_pool_id
+            ),
+        });
+    }
+    aws.cognito
+        .create_user_pool_domain()
+        .domain(&desired.domain)
+        .user_pool_id(pool)
+        .send()
+        .await
+        .map_err(|e| aws_error(&label, "CreateUserPoolDomain", e))?;
+    Ok(())
+}
+
+/// Deletes the domain.
+pub async fn delete(aws: &Aws, live: &UserPoolDomainState) -> Result<(), IacError> {
+    match aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(&format!("user pool domain {}", live.domain), "DeleteUserPoolDomain", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Action;
+
+    fn desired() -> UserPoolDomain {
+        UserPoolDomain {
+            user_pool_id: Input::known("us-east-1_abc"),
+            domain: "todos-dev-123456789012".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn live() -> UserPoolDomainState {
+        UserPoolDomainState {
+            domain: "todos-dev-123456789012".into(),
+            user_pool_id: "us-east-1_abc".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    #[test]
+    fn new_domain_shows_the_hosted_ui_url() {
+        let c = diff(&desired(), None);
+        assert_eq!(c.action, Action::Create);
+        assert!(c.properties.iter().any(|p| p.name == "url"
+            && p.new.as_deref() == Some("https://todos-dev-123456789012.auth.us-east-1.amazoncognito.com")));
+        assert_eq!(live().outputs()["url"], "https://todos-dev-123456789012.auth.us-east-1.amazoncognito.com");
+    }
+
+    #[test]
+    fn our_domain_is_unchanged_and_one_of_another_pool_is_held_by_another() {
+        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert!(!desired().held_by_another(&live()));
+        let theirs = UserPoolDomainState { user_pool_id: "us-east-1_other".into(), ..live() };
+        assert!(desired().held_by_another(&theirs));
+        assert_eq!(diff(&desired(), Some(&theirs)).action, Action::Replace);
+        let pending = UserPoolDomain { user_pool_id: Input::output("user-pool", "id"), ..desired() };
+        assert!(pending.held_by_another(&live()), "a pool not created yet owns no live domain");
+    }
+}
