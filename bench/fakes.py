@@ -4,8 +4,9 @@
   next `next` by closing the connection and the listener, so the function's runtime loop fails and the
   process exits. It records when the first `next` arrives (end of init) and, per event, the time from
   handing the event out to receiving its response (the warm-invoke latency, as the platform sees it).
-* `CannedDynamo` — answers DynamoDB JSON-1.0 calls with fixed bytes: Scan → 100 items, PutItem /
-  DeleteItem → `{}`. Plain HTTP, so no TLS and no emulator is measured in warm invokes.
+* `CannedDynamo` — answers DynamoDB JSON-1.0 calls with fixed bytes: Scan → 100 items, Query (the
+  signed-in listing) → the same 100 items, each with a `UserId` attribute, PutItem / DeleteItem → `{}`.
+  Plain HTTP, so no TLS and no emulator is measured in warm invokes.
 
 Both run in the harness's Python process, on threads, so callgrind (on the function's process) counts
 only the function.
@@ -165,20 +166,28 @@ def dynamo_items(n: int, seed: str = "bench") -> list[dict]:
 
 
 class CannedDynamo:
-    """DynamoDB on loopback with canned answers; counts calls by operation."""
+    """DynamoDB on loopback with canned answers; counts calls by operation and keeps the first request
+    body of each operation (for checks: which owner a Query asked for, what a PutItem wrote)."""
 
-    def __init__(self, scan_items: int = 100) -> None:
+    QUERY_USER = "7c1e4a52-3b0f-4d6e-9a18-2f5b6c7d8e90"  # the `sub` of lambda/tests/data/apigw-v2-jwt-*.json
+
+    def __init__(self, scan_items: int = 100, query_user: str = QUERY_USER) -> None:
         items = dynamo_items(scan_items)
         self.scan_body = json.dumps({"Count": len(items), "ScannedCount": len(items), "Items": items}).encode()
+        # Query on a table keyed UserId + Id: the same items, in the user's partition
+        mine = [{"UserId": {"S": query_user}, **item} for item in items]
+        self.query_body = json.dumps({"Count": len(mine), "ScannedCount": len(mine), "Items": mine}).encode()
         self.calls: dict[str, int] = {}
+        self.first_request: dict[str, bytes] = {}
         canned = self
 
         class Handler(_Quiet):
             def do_POST(self) -> None:  # noqa: N802
-                self._body()
+                req = self._body()
                 op = (self.headers.get("x-amz-target") or "").rpartition(".")[2]
                 canned.calls[op] = canned.calls.get(op, 0) + 1
-                body = canned.scan_body if op == "Scan" else b"{}"
+                canned.first_request.setdefault(op, req)
+                body = canned.scan_body if op == "Scan" else canned.query_body if op == "Query" else b"{}"
                 self._send(200, body, "application/x-amz-json-1.0", {"x-amzn-requestid": "bench"})
 
         self.server, self.port = _serve(Handler)

@@ -204,6 +204,11 @@ def event(name: str) -> bytes:
 
 GET_EVENT = event("apigw-v2-get-todos.json")
 POST_EVENT = event("apigw-v2-post-todo.json")
+# Sign-in on: the same requests as API Gateway hands them on behind its JWT authorizer (the Authorization header
+# passed through, the verified claims in requestContext.authorizer.jwt.claims); run with SIGNED_IN_ENV.
+JWT_GET_EVENT = event("apigw-v2-jwt-get-todos.json")
+JWT_POST_EVENT = event("apigw-v2-jwt-post-todo.json")
+SIGNED_IN_ENV = {"AUTH_MODE": "jwt"}
 
 
 def lambda_env(rt: FakeRuntime, ddb: CannedDynamo | None, extra: dict | None = None) -> dict:
@@ -243,7 +248,8 @@ def run_lambda(binary: str, events: list[bytes], n: int, callgrind: bool = False
         finally:
             stop(p)
         t_end = time.perf_counter()
-        out = {"rt": rt, "ddb_calls": dict(ddb.calls), "exit": p.returncode, "wall": t_end - t0,
+        out = {"rt": rt, "ddb_calls": dict(ddb.calls), "ddb_first": dict(ddb.first_request), "exit": p.returncode,
+               "wall": t_end - t0,
                "init_wall": (rt.first_next_at - t0) if rt.first_next_at else None}
         if callgrind:
             text = err.decode(errors="replace")
@@ -268,11 +274,26 @@ def check_status(rt: FakeRuntime, want: int, what: str) -> None:
         raise RuntimeError(f"{what}: statusCode {body.get('statusCode')} (want {want}): {rt.bodies[0][:300]!r}")
 
 
-def cg_init_and_event(binary: str, ev: bytes, what: str, want_status: int) -> tuple[int, float, int]:
-    """callgrind total(N=1) and total(N=1+EVENTS) → (init, per-event, total(0))."""
-    r1 = run_lambda(binary, [ev], 1, callgrind=True)
+def check_ddb(r: dict, n: int, per_event: dict[str, int], what: str) -> None:
+    """The canned DynamoDB saw exactly `per_event` calls (by operation) for each of the `n` events."""
+    want = {op: k * n for op, k in per_event.items()}
+    if r["ddb_calls"] != want:
+        raise RuntimeError(f"{what}: canned DynamoDB calls {r['ddb_calls']} (want {want})")
+
+
+def cg_init_and_event(binary: str, ev: bytes, what: str, want_status: int, extra_env: dict | None = None,
+                      ddb_per_event: dict[str, int] | None = None, seen: dict | None = None) -> tuple[int, float, int]:
+    """callgrind total(N=1) and total(N=1+EVENTS) → (init, per-event, total(0)).
+    `ddb_per_event` (e.g. {"Query": 1}): the DynamoDB calls each event must make, checked in both runs.
+    `seen`, if given, receives the N=1 run's response body and first DynamoDB request body per operation."""
+    r1 = run_lambda(binary, [ev], 1, callgrind=True, extra_env=extra_env)
     check_status(r1["rt"], want_status, what)
-    rn = run_lambda(binary, [ev], 1 + EVENTS, callgrind=True)
+    rn = run_lambda(binary, [ev], 1 + EVENTS, callgrind=True, extra_env=extra_env)
+    if ddb_per_event is not None:
+        check_ddb(r1, 1, ddb_per_event, what)
+        check_ddb(rn, 1 + EVENTS, ddb_per_event, what)
+    if seen is not None:
+        seen.update(response=json.loads(r1["rt"].bodies[0]), ddb_first=r1["ddb_first"], ddb_calls=rn["ddb_calls"])
     per_event = (rn["ir"] - r1["ir"]) / EVENTS
     init = r1["ir"] - per_event
     log(f"  callgrind {what}: total(1)={r1['ir']:,} total({1 + EVENTS})={rn['ir']:,} per event={per_event:,.0f}")
@@ -405,6 +426,7 @@ def section_warm() -> None:
         r = BOOT_CG[k] / fl["per"]
         R.add(s, f"instructions/event, bootstrap {k} /todos" + (" (100 items)" if k == "GET" else ""),
               f"{BOOT_CG[k]:,.0f}", "≤ 3× floor", f"{r:.1f}× floor", verdict(r <= 3))
+    warm_signed_in(s)
     lat = {}
     for name, binary, ev in (("floor", FLOOR, GET_EVENT), ("GET", BOOTSTRAP, GET_EVENT), ("POST", BOOTSTRAP, POST_EVENT)):
         r = run_lambda(binary, [ev], EVENTS + 20)
@@ -419,6 +441,54 @@ def section_warm() -> None:
     R.note(s, f"per event = (total(N={1 + EVENTS}) − total(N=1)) / {EVENTS}, callgrind, x86_64 release. Latency: "
               f"{EVENTS} events after 20 warm-up ones, measured by the fake Runtime API from handing out an event to "
               "receiving its response (includes the Python fake's own overhead, the same for the floor).")
+
+
+def warm_signed_in(s: str) -> None:
+    """Sign-in on (AUTH_MODE=jwt, the apigw-v2-jwt-* events): per-event instructions next to sign-in off."""
+    # The signed-in events must be the unsigned ones plus what API Gateway adds, or the ratio compares two requests.
+    for on_ev, off_ev in ((JWT_GET_EVENT, GET_EVENT), (JWT_POST_EVENT, POST_EVENT)):
+        on_doc = json.loads(on_ev)
+        on_doc["headers"].pop("authorization", None)
+        if on_doc["requestContext"].pop("authorizer", None) is None or on_doc != json.loads(off_ev):
+            raise RuntimeError("the apigw-v2-jwt-* fixtures are no longer the unsigned ones plus authorizer and header")
+    off_get, off_post, on_get, on_post = {}, {}, {}, {}
+    # sign-in off again (no callgrind: the instruction figures are the ones above), for the response bodies and
+    # DynamoDB requests to compare with
+    run_off = {"GET": (GET_EVENT, 200, {"Scan": 1}, off_get), "POST": (POST_EVENT, 204, {"PutItem": 1}, off_post)}
+    run_on = {"GET": (JWT_GET_EVENT, 200, {"Query": 1}, on_get), "POST": (JWT_POST_EVENT, 204, {"PutItem": 1}, on_post)}
+    for k, (ev, status, calls, seen) in run_off.items():
+        r = run_lambda(BOOTSTRAP, [ev], 1)
+        check_status(r["rt"], status, f"bootstrap {k}, sign-in off")
+        check_ddb(r, 1, calls, f"bootstrap {k}, sign-in off")
+        seen.update(response=json.loads(r["rt"].bodies[0]), ddb_first=r["ddb_first"])
+    for k, (ev, status, calls, seen) in run_on.items():
+        _, BOOT_CG[f"{k} on"], _ = cg_init_and_event(BOOTSTRAP, ev, f"bootstrap {k}, sign-in on", status,
+                                                     extra_env=SIGNED_IN_ENV, ddb_per_event=calls, seen=seen)
+    # What the signed-in runs asked DynamoDB, and that they answered what the unsigned ones do.
+    sub = json.loads(JWT_GET_EVENT)["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    q = json.loads(on_get["ddb_first"]["Query"])
+    if "UserId" not in q.get("ExpressionAttributeNames", {}).values() or \
+            {"S": sub} not in q.get("ExpressionAttributeValues", {}).values():
+        raise RuntimeError(f"sign-in on GET: the Query is not on UserId = the event's sub {sub}: {q}")
+    put_on = json.loads(on_post["ddb_first"]["PutItem"])["Item"]
+    put_off = json.loads(off_post["ddb_first"]["PutItem"])["Item"]
+    if put_on != {"UserId": {"S": sub}, **put_off}:
+        raise RuntimeError(f"sign-in on POST: PutItem item {put_on} is not the unsigned one {put_off} plus UserId")
+    for k, on, off in (("GET", on_get, off_get), ("POST", on_post, off_post)):
+        if on["response"] != off["response"]:
+            raise RuntimeError(f"sign-in on {k}: response {str(on['response'])[:300]} differs from sign-in off "
+                               f"{str(off['response'])[:300]}")
+    n_items = len(json.loads(on_get["response"]["body"]))
+    for k in ("GET", "POST"):
+        on, off = BOOT_CG[f"{k} on"], BOOT_CG[k]
+        R.add(s, f"instructions/event, bootstrap {k} /todos" + (" (100 items)" if k == "GET" else "") + ", sign-in on",
+              f"{on:,.0f}", "", f"{(on / off - 1) * 100:+.1f} % vs off ({on - off:+,.0f})")
+    R.note(s, f"sign-in on: the same binary with AUTH_MODE=jwt and lambda/tests/data/apigw-v2-jwt-{{get-todos,post-todo}}.json "
+              "(the unsigned events plus the Authorization header and requestContext.authorizer.jwt.claims, as API "
+              f"Gateway hands them on after verifying the JWT); canned DynamoDB calls GET {on_get['ddb_calls']}, "
+              f"POST {on_post['ddb_calls']}. Checked: the Query asks for the event's `sub`, the canned Query answers "
+              f"the Scan's {n_items} items each with a `UserId`, the PutItem item is the unsigned one plus `UserId`, "
+              "and both responses (status, headers, body) equal the sign-in-off ones.")
 
 
 # ----------------------------------------------------------------------------------------------------
