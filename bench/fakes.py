@@ -5,7 +5,8 @@
   process exits. It records when the first `next` arrives (end of init) and, per event, the time from
   handing the event out to receiving its response (the warm-invoke latency, as the platform sees it).
 * `CannedDynamo` — answers DynamoDB JSON-1.0 calls with fixed bytes: Scan → 100 items, Query (the
-  signed-in listing) → the same 100 items, each with a `UserId` attribute, PutItem / DeleteItem → `{}`.
+  signed-in listing) → the same 100 items, each with a `UserId` attribute unless the request's
+  ProjectionExpression leaves it out, PutItem / DeleteItem → `{}`.
   Plain HTTP, so no TLS and no emulator is measured in warm invokes.
 
 Both run in the harness's Python process, on threads, so callgrind (on the function's process) counts
@@ -139,6 +140,17 @@ class FakeRuntime:
 
         self.server, self.port = _serve(Handler)
 
+    def query_answer(self, req: bytes) -> bytes:
+        """The Query answer, cut down to the request's ProjectionExpression as DynamoDB does."""
+        body = json.loads(req or b"{}")
+        projection = body.get("ProjectionExpression")
+        if not projection:
+            return self.query_body
+        names = body.get("ExpressionAttributeNames", {})
+        keep = {names.get(t.strip(), t.strip()) for t in projection.split(",")}
+        items = [{k: v for k, v in item.items() if k in keep} for item in json.loads(self.query_body)["Items"]]
+        return json.dumps({"Count": len(items), "ScannedCount": len(items), "Items": items}).encode()
+
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
@@ -187,7 +199,12 @@ class CannedDynamo:
                 op = (self.headers.get("x-amz-target") or "").rpartition(".")[2]
                 canned.calls[op] = canned.calls.get(op, 0) + 1
                 canned.first_request.setdefault(op, req)
-                body = canned.scan_body if op == "Scan" else canned.query_body if op == "Query" else b"{}"
+                if op == "Scan":
+                    body = canned.scan_body
+                elif op == "Query":
+                    body = canned.query_answer(req)
+                else:
+                    body = b"{}"
                 self._send(200, body, "application/x-amz-json-1.0", {"x-amzn-requestid": "bench"})
 
         self.server, self.port = _serve(Handler)

@@ -487,7 +487,7 @@ def warm_signed_in(s: str) -> None:
               "(the unsigned events plus the Authorization header and requestContext.authorizer.jwt.claims, as API "
               f"Gateway hands them on after verifying the JWT); canned DynamoDB calls GET {on_get['ddb_calls']}, "
               f"POST {on_post['ddb_calls']}. Checked: the Query asks for the event's `sub`, the canned Query answers "
-              f"the Scan's {n_items} items each with a `UserId`, the PutItem item is the unsigned one plus `UserId`, "
+              f"the Scan's {n_items} items (with a `UserId` unless the Query's projection leaves it out), the PutItem item is the unsigned one plus `UserId`, "
               "and both responses (status, headers, body) equal the sign-in-off ones.")
 
 

@@ -198,7 +198,15 @@ impl TodoStore for DynamoStore {
                     .table_name(&self.table)
                     .consistent_read(true)
                     .key_condition_expression("#owner = :owner")
+                    // Only the todo's own attributes come back: every item would otherwise carry the
+                    // caller's id, which the function reads and throws away (about 4 k instructions an
+                    // item, 11 % of a signed-in GET of 100 todos; bench/choices.md).
+                    .projection_expression("#id, #description, #priority, #due")
                     .expression_attribute_names("#owner", USER_ID)
+                    .expression_attribute_names("#id", ID)
+                    .expression_attribute_names("#description", "Description")
+                    .expression_attribute_names("#priority", "Priority")
+                    .expression_attribute_names("#due", "DueDate")
                     .expression_attribute_values(":owner", AttributeValue::S(user.clone()))
                     .limit(limit)
                     .set_exclusive_start_key(start(owner_key))
