@@ -140,17 +140,6 @@ class FakeRuntime:
 
         self.server, self.port = _serve(Handler)
 
-    def query_answer(self, req: bytes) -> bytes:
-        """The Query answer, cut down to the request's ProjectionExpression as DynamoDB does."""
-        body = json.loads(req or b"{}")
-        projection = body.get("ProjectionExpression")
-        if not projection:
-            return self.query_body
-        names = body.get("ExpressionAttributeNames", {})
-        keep = {names.get(t.strip(), t.strip()) for t in projection.split(",")}
-        items = [{k: v for k, v in item.items() if k in keep} for item in json.loads(self.query_body)["Items"]]
-        return json.dumps({"Count": len(items), "ScannedCount": len(items), "Items": items}).encode()
-
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
@@ -208,6 +197,17 @@ class CannedDynamo:
                 self._send(200, body, "application/x-amz-json-1.0", {"x-amzn-requestid": "bench"})
 
         self.server, self.port = _serve(Handler)
+
+    def query_answer(self, req: bytes) -> bytes:
+        """The Query answer, cut down to the request's ProjectionExpression as DynamoDB does."""
+        body = json.loads(req or b"{}")
+        projection = body.get("ProjectionExpression")
+        if not projection:
+            return self.query_body
+        names = body.get("ExpressionAttributeNames", {})
+        keep = {names.get(t.strip(), t.strip()) for t in projection.split(",")}
+        items = [{k: v for k, v in item.items() if k in keep} for item in json.loads(self.query_body)["Items"]]
+        return json.dumps({"Count": len(items), "ScannedCount": len(items), "Items": items}).encode()
 
     @property
     def url(self) -> str:
