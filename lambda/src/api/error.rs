@@ -95,7 +95,7 @@ impl ApiError {
 }
 
 /// `error: cause: cause…`, for logs.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {

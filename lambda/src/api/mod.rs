@@ -9,6 +9,7 @@ mod handlers;
 
 pub use dispatch::dispatch;
 pub use error::ApiError;
+pub(crate) use error::error_chain;
 pub use handlers::{delete_todo, list_todos, put_todo};
 
 use std::time::Duration;
