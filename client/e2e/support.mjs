@@ -114,16 +114,11 @@ export async function waitForOk(url, timeoutMs = 30_000, status = 200) {
 }
 
 /**
- * Starts the API dev server binary and waits until GET /v1/todos answers 200 (with `auth`, the 401 of a
- * request without a token).
+ * Spawns `cmd args`, keeps the last 4,000 characters of its output, and resolves once `readyUrl` answers
+ * `status`; if the process exits first (or never gets ready) it is stopped and the error carries its output.
  */
-export async function startApi({ bin, port, dataFile, auth }) {
-  if (!existsSync(bin)) {
-    throw new Error(`API binary not found at ${bin}: run \`cargo build -p todos --bin dev-server\` or set DEV_SERVER_BIN`);
-  }
-  const args = ['--host', '127.0.0.1', '--port', String(port), ...(dataFile ? ['--data', dataFile] : ['--memory'])];
-  if (auth) args.push('--auth-issuer', auth.issuer, '--auth-audience', auth.audience);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startProcess(name, cmd, args, readyUrl, status = 200) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   let output = '';
@@ -133,19 +128,33 @@ export async function startApi({ bin, port, dataFile, auth }) {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const baseUrl = `http://127.0.0.1:${port}/v1`;
   try {
     await Promise.race([
-      waitForOk(`${baseUrl}/todos`, 30_000, auth ? 401 : 200),
+      waitForOk(readyUrl, 30_000, status),
       exited.then(({ code, signal }) => {
-        throw new Error(`API exited early (code ${code}, signal ${signal}):\n${output}`);
+        throw new Error(`${name} exited early (code ${code}, signal ${signal}):\n${output}`);
       }),
     ]);
   } catch (err) {
     await stopProcess(child);
     throw err;
   }
-  return { child, baseUrl, output: () => output, stop: () => stopProcess(child) };
+  return { child, output: () => output, stop: () => stopProcess(child) };
+}
+
+/**
+ * Starts the API dev server binary and waits until GET /v1/todos answers 200 (with `auth`, the 401 of a
+ * request without a token).
+ */
+export async function startApi({ bin, port, dataFile, auth }) {
+  if (!existsSync(bin)) {
+    throw new Error(`API binary not found at ${bin}: run \`cargo build -p todos --bin dev-server\` or set DEV_SERVER_BIN`);
+  }
+  const args = ['--host', '127.0.0.1', '--port', String(port), ...(dataFile ? ['--data', dataFile] : ['--memory'])];
+  if (auth) args.push('--auth-issuer', auth.issuer, '--auth-audience', auth.audience);
+  const baseUrl = `http://127.0.0.1:${port}/v1`;
+  const api = await startProcess('API', bin, args, `${baseUrl}/todos`, auth ? 401 : 200);
+  return { ...api, baseUrl };
 }
 
 /** What the local OpenID provider (scripts/oidc-provider.mjs) and the API agree on. */
@@ -162,29 +171,9 @@ export async function startOidcProvider({ port, redirectUris = [], accessTokenTt
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/oidc-provider.mjs');
   const args = [script, '--port', String(port), '--access-token-ttl', String(accessTokenTtl)];
   for (const uri of redirectUris) args.push('--redirect-uri', uri);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  const collect = (chunk) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const issuer = `http://localhost:${port}`;
-  try {
-    await Promise.race([
-      waitForOk(`${issuer}/.well-known/openid-configuration`),
-      exited.then(({ code, signal }) => {
-        throw new Error(`OpenID provider exited early (code ${code}, signal ${signal}):\n${output}`);
-      }),
-    ]);
-  } catch (err) {
-    await stopProcess(child);
-    throw err;
-  }
-  return { child, issuer, output: () => output, stop: () => stopProcess(child) };
+  const op = await startProcess('OpenID provider', process.execPath, args, `${issuer}/.well-known/openid-configuration`);
+  return { ...op, issuer };
 }
 
 /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
