@@ -28,7 +28,7 @@ mod support;
 #[path = "moto/sign_in.rs"]
 mod sign_in;
 
-use support::{aws, exclusive, http, moto, zip_with};
+use support::{aws, dev_table_policy, exclusive, http, moto, zip_with};
 
 fn spec(aws: &Aws, config: StackConfig, code: &[u8]) -> StackSpec {
     StackSpec {
@@ -85,18 +85,7 @@ async fn up_on_an_empty_account_creates_every_resource_with_every_setting() {
     assert_eq!(trust["Statement"][0]["Principal"]["Service"], "lambda.amazonaws.com");
     let names = aws.iam.list_role_policies().role_name("todos-dev-api-role").send().await.unwrap();
     assert_eq!(names.policy_names(), ["todos-dev-table-access"]);
-    let p = aws
-        .iam
-        .get_role_policy()
-        .role_name("todos-dev-api-role")
-        .policy_name("todos-dev-table-access")
-        .send()
-        .await
-        .unwrap();
-    let p = iac::resources::role::decode_policy(p.policy_document()).unwrap();
-    let mut actions: Vec<String> =
-        p["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
-    actions.sort();
+    let (p, actions) = dev_table_policy(&aws).await;
     assert_eq!(actions, ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan"]);
     assert_eq!(p["Statement"][0]["Resource"], table_arn.as_str());
     let attached = aws.iam.list_attached_role_policies().role_name("todos-dev-api-role").send().await.unwrap();

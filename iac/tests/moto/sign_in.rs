@@ -18,7 +18,7 @@ use iac::engine::Action;
 use iac::engine::apply::ApplyOptions;
 use iac::{IacError, ops};
 
-use super::support::{aws, exclusive};
+use super::support::{aws, dev_table_policy, exclusive};
 use super::{mutating, spec, up};
 
 const ISSUER: &str = "https://idp.example.com/realms/todos";
@@ -49,18 +49,7 @@ async fn assert_signed_in_stack(aws: &iac::aws::Aws, issuer: &str, audiences: &[
     assert!(t.attribute_definitions().iter().all(|a| a.attribute_type().as_str() == "S"));
     assert_eq!(t.billing_mode_summary().unwrap().billing_mode().unwrap().as_str(), "PAY_PER_REQUEST");
 
-    let p = aws
-        .iam
-        .get_role_policy()
-        .role_name("todos-dev-api-role")
-        .policy_name("todos-dev-table-access")
-        .send()
-        .await
-        .unwrap();
-    let p = iac::resources::role::decode_policy(p.policy_document()).unwrap();
-    let mut actions: Vec<&str> =
-        p["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    actions.sort_unstable();
+    let (p, actions) = dev_table_policy(aws).await;
     assert_eq!(actions, ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]);
     assert_eq!(p["Statement"][0]["Resource"], t.table_arn().unwrap());
 

@@ -95,6 +95,24 @@ pub(crate) async fn aws() -> Aws {
     Aws::from_sdk_config(&sdk).await.unwrap()
 }
 
+/// The `dev` stack's table-access policy as IAM holds it (decoded: moto percent-encodes it), and its
+/// actions sorted.
+pub(crate) async fn dev_table_policy(aws: &Aws) -> (serde_json::Value, Vec<String>) {
+    let p = aws
+        .iam
+        .get_role_policy()
+        .role_name("todos-dev-api-role")
+        .policy_name("todos-dev-table-access")
+        .send()
+        .await
+        .unwrap();
+    let p = iac::resources::role::decode_policy(p.policy_document()).unwrap();
+    let mut actions: Vec<String> =
+        p["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+    actions.sort();
+    (p, actions)
+}
+
 /// A stored (uncompressed) zip holding one file `bootstrap`.
 pub(crate) fn zip_with(content: &[u8]) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
