@@ -331,34 +331,36 @@ mod sign_in {
         f.converged += 1;
     }
 
-    #[test]
-    fn cognito_stack_up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
+    /// `up` killed at each progress point 0..=`last_point` of `stack`; every run converges, and at least
+    /// `min_killed` were really killed before finishing.
+    fn up_killed_at_every_point(
+        stack: &str,
+        last_point: usize,
+        jwt_issuer: Option<&str>,
+        min_killed: usize,
+        what: &str,
+    ) {
         let t0 = Instant::now();
         let fx = Fixture::with_look_alike();
         let ws = Workspace::new();
-        ws.write_stack_config(COGNITO_STACK);
+        ws.write_stack_config(stack);
         let mut f = Figures::new();
-        for k in 0..=14usize {
-            auth_up_trial(&ws, &fx, k, None, &mut f);
+        for k in 0..=last_point {
+            auth_up_trial(&ws, &fx, k, jwt_issuer, &mut f);
         }
-        f.print("cognito stack: up killed at fixed points", t0.elapsed());
+        f.print(&format!("{what}: up killed at fixed points"), t0.elapsed());
         assert_eq!(f.converged, f.trials);
-        assert!(f.killed >= 11, "too few runs were killed before finishing: {}", f.killed);
+        assert!(f.killed >= min_killed, "too few runs were killed before finishing: {}", f.killed);
+    }
+
+    #[test]
+    fn cognito_stack_up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
+        up_killed_at_every_point(COGNITO_STACK, 14, None, 11, "cognito stack");
     }
 
     #[test]
     fn jwt_stack_up_killed_at_every_progress_point_then_up_converges_and_destroy_clears() {
-        let t0 = Instant::now();
-        let fx = Fixture::with_look_alike();
-        let ws = Workspace::new();
-        ws.write_stack_config(JWT_STACK);
-        let mut f = Figures::new();
-        for k in 0..=11usize {
-            auth_up_trial(&ws, &fx, k, Some("https://idp.example.com/realms/todos"), &mut f);
-        }
-        f.print("jwt stack: up killed at fixed points", t0.elapsed());
-        assert_eq!(f.converged, f.trials);
-        assert!(f.killed >= 9, "too few runs were killed before finishing: {}", f.killed);
+        up_killed_at_every_point(JWT_STACK, 11, Some("https://idp.example.com/realms/todos"), 9, "jwt stack");
     }
 
     #[test]
