@@ -1,10 +1,12 @@
 //! The todos API: a domain ([`domain`]), one route table and CORS setting ([`routes`]), handlers and
-//! their dispatch ([`api`]), storage behind a trait ([`store`]), and the two ways requests arrive
-//! ([`entrypoints`]: Lambda events and the local dev server).
+//! their dispatch ([`api`]), the application that holds the store and the limits ([`App`]), storage
+//! behind a trait ([`store`]), and the two ways requests arrive ([`entrypoints`]: Lambda events and the
+//! local dev server).
 //!
 //! The binaries (`bootstrap` for Lambda, `dev-server` for a laptop) only wire these together.
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod entrypoints;
@@ -13,6 +15,6 @@ pub mod store;
 pub mod telemetry;
 
 pub use api::{ApiConfig, ApiRequest, ApiResponse};
+pub use app::App;
 pub use domain::{Owner, Priority, Todo};
-pub use entrypoints::App;
 pub use store::{DynamoStore, EmbeddedStore, StoreError, TodoStore};

@@ -28,7 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 use self::authorizer::JwtAuthorizer;
-use super::App;
+use crate::App;
 use crate::config::AuthMode;
 use crate::routes::{self, Cors, RouteMatch};
 

@@ -1,7 +1,6 @@
 //! API Gateway v2 (payload format 2.0) events in, responses out: the translation between Lambda's
 //! world and the plain request/response types of [`crate::api`], plus the per-request log line.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -11,33 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::api::{ApiConfig, ApiError, ApiRequest, ApiResponse, dispatch};
-use crate::store::TodoStore;
-
-/// The application: a store and the API's limits. Built once at start-up and shared by all requests.
-#[derive(Clone)]
-pub struct App {
-    store: Arc<dyn TodoStore>,
-    config: ApiConfig,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
-    }
-}
+use crate::App;
+use crate::api::{ApiError, ApiRequest, ApiResponse};
 
 impl App {
-    /// An app on `store` with the given limits.
-    pub fn new(store: Arc<dyn TodoStore>, config: ApiConfig) -> Self {
-        App { store, config }
-    }
-
-    /// The API's limits.
-    pub fn config(&self) -> &ApiConfig {
-        &self.config
-    }
-
     /// Handles one Lambda invocation payload. Anything that is not an API Gateway v2 event gets a 400
     /// response rather than an invocation error, so a stray test event never crashes the function.
     pub async fn handle_payload(&self, mut payload: Value, request_id: &str) -> ApiGatewayV2httpResponse {
@@ -60,7 +36,7 @@ impl App {
         let started = Instant::now();
         let route_key = event.route_key.clone().or_else(|| event.request_context.route_key.clone());
         let response = match from_event(event) {
-            Ok(request) => dispatch(&request, self.store.as_ref(), &self.config).await,
+            Ok(request) => self.handle(&request).await,
             Err(error) => error.into_response(),
         };
         tracing::info!(

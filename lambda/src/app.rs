@@ -1,0 +1,37 @@
+//! The application: a store and the API's limits, built once at start-up and shared by every request,
+//! whichever way requests arrive ([`crate::entrypoints`]).
+
+use std::sync::Arc;
+
+use crate::api::{ApiConfig, ApiRequest, ApiResponse, dispatch};
+use crate::store::TodoStore;
+
+/// The application: a store and the API's limits. Cheap to clone (the store is shared).
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn TodoStore>,
+    config: ApiConfig,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An app on `store` with the given limits.
+    pub fn new(store: Arc<dyn TodoStore>, config: ApiConfig) -> Self {
+        App { store, config }
+    }
+
+    /// The API's limits.
+    pub fn config(&self) -> &ApiConfig {
+        &self.config
+    }
+
+    /// Answers one decoded request: routes it, runs its handler, and turns any error into its response.
+    pub async fn handle(&self, request: &ApiRequest) -> ApiResponse {
+        dispatch(request, self.store.as_ref(), &self.config).await
+    }
+}
