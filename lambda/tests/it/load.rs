@@ -5,7 +5,7 @@
 //!
 //! Bounded: `LOAD_OPS` operations per connection (default 12; `make test-extended` raises it).
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The local dev server over real HTTP on loopback: every row of the contract table, CORS as API
 //! Gateway answers it, limits, and durability of acknowledged writes across shutdown and kill -9.
 
-mod support;
+use crate::support;
 
 /// Sign-in: the dev server as the JWT authorizer, and per-user isolation over HTTP.
 #[path = "dev_server/auth.rs"]
