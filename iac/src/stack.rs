@@ -331,7 +331,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
         },
         &[logs.node()],
     );
-    let cors = todos::routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
+    let cors = todos_routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
     let cors = if signs_in { cors.with_authorization() } else { cors };
     let api = s.add(
         "http-api",
@@ -386,7 +386,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
             ))
         }
     };
-    for r in todos::routes::ROUTES {
+    for r in todos_routes::ROUTES {
         s.add(
             &format!("route:{}", r.key()),
             Route {
@@ -480,7 +480,7 @@ mod tests {
         let Resource::Authorizer(a) = find(&stack, "authorizer") else { panic!() };
         assert_eq!(a.issuer.source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool", "issuer")));
         assert_eq!(a.audiences[0].source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool-client", "id")));
-        for r in todos::routes::ROUTES {
+        for r in todos_routes::ROUTES {
             let Resource::Route(route) = find(&stack, &format!("route:{}", r.key())) else { panic!() };
             let src = route.authorizer_id.as_ref().and_then(|i| i.source()).map(|s| (s.node.as_str(), s.key));
             assert_eq!(src, Some(("authorizer", "id")), "{}", r.key());

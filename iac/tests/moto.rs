@@ -142,7 +142,7 @@ async fn up_on_an_empty_account_creates_every_resource_with_every_setting() {
     let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
     let mut keys: Vec<&str> = routes.items().iter().map(|r| r.route_key().unwrap()).collect();
     keys.sort();
-    let mut want: Vec<String> = todos::routes::ROUTES.iter().map(|r| r.key()).collect();
+    let mut want: Vec<String> = todos_routes::ROUTES.iter().map(|r| r.key()).collect();
     want.sort();
     assert_eq!(keys, want);
     let target = format!("integrations/{}", i.integration_id().unwrap());

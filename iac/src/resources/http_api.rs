@@ -41,7 +41,7 @@ pub struct CorsSpec {
 
 impl CorsSpec {
     /// The contract's CORS setting, canonicalised.
-    pub fn from_contract(cors: &todos::routes::Cors) -> CorsSpec {
+    pub fn from_contract(cors: &todos_routes::Cors) -> CorsSpec {
         CorsSpec {
             allow_origins: cors.allow_origins.clone(),
             allow_methods: cors.allow_methods.iter().map(|m| m.to_string()).collect(),
@@ -299,7 +299,7 @@ mod tests {
     fn desired(origins: Vec<String>) -> HttpApi {
         HttpApi {
             name: "todos-dev-api".into(),
-            cors: CorsSpec::from_contract(&todos::routes::Cors::with_origins(origins)),
+            cors: CorsSpec::from_contract(&todos_routes::Cors::with_origins(origins)),
             region: "us-east-1".into(),
             tags: tags(),
         }

@@ -461,7 +461,7 @@ pub(crate) async fn assert_exactly_one_of_each(aws: &Aws, look_alike: Option<&st
     let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
     let mut keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
     keys.sort();
-    let mut want: Vec<String> = todos::routes::ROUTES.iter().map(|r| r.key()).collect();
+    let mut want: Vec<String> = todos_routes::ROUTES.iter().map(|r| r.key()).collect();
     want.sort();
     assert_eq!(keys, want, "{ctx}: exactly the three routes");
     let target = format!("integrations/{}", int.integration_id().unwrap());
