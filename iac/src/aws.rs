@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -126,17 +126,9 @@ impl Aws {
         let calls = CallCounter::default();
         let sts =
             aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build());
-        let who = sts.get_caller_identity().send().await.map_err(|e| {
-            let meta = ErrorMeta::of(&e);
-            if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
-                IacError::UnknownRegion {
-                    region: region.clone(),
-                    message: format!("cannot reach AWS there ({})", meta.text()),
-                }
-            } else {
-                IacError::NoCredentials { message: meta.text() }
-            }
-        })?;
+        // Unreachable, timed out, expired, rejected, denied: each its own one-line error.
+        let host = crate::aws_error::endpoint_host(sdk, "sts", &region);
+        let who = sts.get_caller_identity().send().await.map_err(|e| crate::aws_error::connect_error(&host, &e))?;
         let account = who.account().unwrap_or_default().to_owned();
         Ok(Aws {
             partition: partition_of(&region).to_owned(),
@@ -200,7 +192,8 @@ impl ErrorMeta {
                 message: s.err().message().map(str::to_owned),
                 transport: None,
             },
-            other => ErrorMeta { code: None, message: None, transport: Some(DisplayErrorContext(other).to_string()) },
+            // The causes' text only: `DisplayErrorContext` appends the SDK's debug dump.
+            other => ErrorMeta { code: None, message: None, transport: Some(crate::aws_error::chain_text(other)) },
         }
     }
 
@@ -239,7 +232,7 @@ async fn check_credentials(sdk: &SdkConfig) -> Result<(), IacError> {
     };
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
-        Err(e) => Err(IacError::NoCredentials { message: e.to_string() }),
+        Err(e) => Err(crate::aws_error::credentials_error(&e)),
     }
 }
 
@@ -261,12 +254,17 @@ pub fn classify(resource: &str, action: &str, meta: ErrorMeta) -> IacError {
         "InvalidSignatureException",
     ];
     let code = meta.code.as_deref().unwrap_or_default();
-    if DENIED.contains(&code) {
-        return IacError::AccessDenied {
-            resource: resource.to_owned(),
-            action: action.to_owned(),
-            message: meta.message.unwrap_or_default(),
+    if crate::aws_error::EXPIRED.contains(&code) {
+        // Kept a `NoCredentials`, with what to do in its message.
+        return IacError::NoCredentials {
+            message: format!("{} (expired: run `aws sso login` or refresh them)", meta.text()),
         };
+    }
+    if DENIED.contains(&code) {
+        // AWS's message names the IAM action and the ARN when it can: say those.
+        let message = meta.message.unwrap_or_default();
+        return crate::aws_error::from_code("AccessDenied", &message, resource, action)
+            .unwrap_or(IacError::AccessDenied { resource: resource.to_owned(), action: action.to_owned(), message });
     }
     if BAD_CREDENTIALS.contains(&code)
         || meta.transport.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("credential"))

@@ -17,8 +17,10 @@ use crate::engine::{Action, Progress, ProgressSink, StopSignal, plan};
 use crate::error::IacError;
 use crate::ops;
 use crate::outputs::StackOutputs;
+use crate::report::{self, Document};
 use crate::resources::Target;
 use crate::resources::function::Code;
+use crate::smoke;
 use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
 
 /// Deploys the todos API to AWS: preview, up, destroy, outputs.
@@ -41,6 +43,9 @@ pub enum Command {
         /// The Lambda package.
         #[command(flatten)]
         zip: ZipArgs,
+        /// Print one JSON document on stdout (see the README); progress goes to stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Create or update the stack, then print and save its outputs.
     Up {
@@ -57,6 +62,9 @@ pub enum Command {
         /// Needed when the stack's `[auth] mode` changes between `none` and a sign-in mode.
         #[arg(long)]
         allow_data_loss: bool,
+        /// Print one JSON document on stdout (see the README); progress goes to stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Delete every resource of the stack (only those carrying its tags).
     Destroy {
@@ -66,12 +74,57 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Print one JSON document on stdout (see the README); progress goes to stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the stack's outputs (API URL, ...).
     Outputs {
         /// Stack and region.
         #[command(flatten)]
         stack: StackArgs,
+        /// Print one JSON document on stdout (see the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check end to end that the deployed API works (CORS, sign-in, create, read, replace,
+    /// validation, delete); only touches the todos it creates, and deletes them even on failure.
+    Smoke {
+        /// Stack whose `.stacks/<stack>/outputs.json` names the API (unless --url is given).
+        #[arg(long, default_value = "dev")]
+        stack: String,
+        /// The API's URL with its stage (e.g. `https://<id>.execute-api.<region>.amazonaws.com/v1`).
+        #[arg(long, env = "URL")]
+        url: Option<String>,
+        /// A bearer token for an API with sign-in (from the environment: a token on the command
+        /// line would show in `ps`).
+        #[arg(long, env = "TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// A shell command that prints a bearer token (e.g. a call to your identity provider).
+        #[arg(long, env = "TOKEN_CMD")]
+        token_cmd: Option<String>,
+        /// The browser origin of the CORS preflight.
+        #[arg(long, default_value = "http://localhost:8100")]
+        origin: String,
+        /// Bound of each request, in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+    /// Print the function's recent log events, one readable line each (Lambda's START / END /
+    /// REPORT folded into their request); --follow keeps polling.
+    Logs {
+        /// Stack and region.
+        #[command(flatten)]
+        stack: StackArgs,
+        /// How far back: 30s, 10m, 2h, 1d.
+        #[arg(long, default_value = "10m")]
+        since: String,
+        /// Keep printing new events (polls every 2 s) until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// A CloudWatch Logs filter pattern, e.g. a request id or `{ $.status >= 500 }`.
+        #[arg(long)]
+        filter: Option<String>,
     },
 }
 
@@ -146,14 +199,25 @@ fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-fn confirm(verb: &'static str, question: &str, yes: bool) -> Result<bool, IacError> {
+fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
+}
+
+/// Text for people: stdout, or stderr when stdout carries the `--json` document.
+fn say(json: bool, text: &str) {
+    if json { err(text) } else { out(text) }
+}
+
+fn confirm(verb: &'static str, question: &str, yes: bool, json: bool) -> Result<bool, IacError> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         return Err(IacError::NeedsConfirmation { verb });
     }
-    out(&format!("{question} [y/N] "));
+    say(json, &format!("{question} [y/N] "));
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
@@ -162,6 +226,7 @@ fn confirm(verb: &'static str, question: &str, yes: bool) -> Result<bool, IacErr
 /// Prints progress lines with the elapsed time since the start.
 struct TerminalProgress {
     start: Instant,
+    json: bool,
 }
 
 impl ProgressSink for TerminalProgress {
@@ -175,7 +240,7 @@ impl ProgressSink for TerminalProgress {
             Progress::Failed { label, error, .. } => format!("[{t:6.1}s] FAILED    {label}: {error}"),
             Progress::Skipped { label, reason, .. } => format!("[{t:6.1}s] skipped   {label} ({reason})"),
         };
-        out(&format!("{line}\n"));
+        say(self.json, &format!("{line}\n"));
     }
 }
 
@@ -200,26 +265,26 @@ fn ed(a: Action) -> &'static str {
 }
 
 /// First Ctrl-C: stop starting new work; second: abort in-flight calls.
-fn watch_ctrl_c(stop: StopSignal) {
+fn watch_ctrl_c(stop: StopSignal, json: bool) {
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
             stop.raise();
             if stop.abort_requested() {
-                out("\nAborting in-flight calls. Run `up` again to finish.\n");
+                say(json, "\nAborting in-flight calls. Run `up` again to finish.\n");
             } else {
-                out("\nStopping: in-flight AWS calls will finish, nothing new starts (Ctrl-C again to abort).\n");
+                say(json, "\nStopping: in-flight AWS calls will finish, nothing new starts (Ctrl-C again to abort).\n");
             }
         }
     });
 }
 
-fn options(allow_data_loss: bool) -> ApplyOptions {
+fn options(allow_data_loss: bool, json: bool) -> ApplyOptions {
     let stop = StopSignal::new();
-    watch_ctrl_c(stop.clone());
+    watch_ctrl_c(stop.clone(), json);
     ApplyOptions {
         stop,
         stop_after: None,
-        progress: Arc::new(TerminalProgress { start: Instant::now() }),
+        progress: Arc::new(TerminalProgress { start: Instant::now(), json }),
         allow_data_loss,
     }
 }
@@ -240,52 +305,102 @@ fn header(s: &Session) -> String {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<(), IacError> {
-    match cli.command {
-        Command::Preview { stack, zip } => {
+    // With `--json` the document goes to stdout on success and on failure alike.
+    let (command, stack, json) = match &cli.command {
+        Command::Preview { stack, json, .. } => ("preview", stack.stack.clone(), *json),
+        Command::Up { stack, json, .. } => ("up", stack.stack.clone(), *json),
+        Command::Destroy { stack, json, .. } => ("destroy", stack.stack.clone(), *json),
+        Command::Outputs { stack, json } => ("outputs", stack.stack.clone(), *json),
+        Command::Smoke { .. } | Command::Logs { .. } => ("", String::new(), false),
+    };
+    let mut doc = Document::new(command, &stack);
+    let result = run_command(cli.command, &mut doc).await;
+    if json {
+        let doc = match &result {
+            Ok(()) => doc,
+            Err(e) => doc.failed(e),
+        };
+        out(&doc.to_json());
+    }
+    result
+}
+
+fn located(doc: &mut Document, s: &Session) {
+    doc.region = Some(s.aws.region.clone());
+    doc.account = Some(s.aws.account.clone());
+}
+
+async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacError> {
+    match command {
+        Command::Preview { stack, zip, json } => {
             let s = connect(&stack, Some(&zip.zip)).await?;
+            located(doc, &s);
             let plan = ops::preview(&s.aws, &s.spec).await?;
-            out(&header(&s));
-            out(&plan.render());
+            *doc = doc.clone().with_plan(&plan);
+            say(json, &header(&s));
+            say(json, &plan.render());
             Ok(())
         }
-        Command::Up { stack, zip, yes, allow_data_loss } => {
+        Command::Up { stack, zip, yes, allow_data_loss, json } => {
             let started = Instant::now();
             let s = connect(&stack, Some(&zip.zip)).await?;
+            located(doc, &s);
             let graph = Graph::new(&declare(&s.spec))?;
             let plan = plan::plan(&s.aws, &graph).await?;
+            *doc = doc.clone().with_plan(&plan);
             plan.check_ownership()?;
-            out(&header(&s));
-            out(&plan.render());
+            say(json, &header(&s));
+            say(json, &plan.render());
             // Before asking: a refused replace should not wait for a yes first.
             ops::check_data_loss(&s.aws, &plan, allow_data_loss).await?;
-            if plan.has_changes() && !confirm("up", "Apply these changes?", yes)? {
-                out("Nothing changed.\n");
+            if plan.has_changes() && !confirm("up", "Apply these changes?", yes, json)? {
+                say(json, "Nothing changed.\n");
+                doc.applied = Some(Vec::new());
                 return Ok(());
             }
             let path = StackOutputs::path(&s.root, &s.spec.names.stack);
-            let result = ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(allow_data_loss), Some(&path)).await?;
+            let result =
+                ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(allow_data_loss, json), Some(&path)).await?;
+            doc.applied = Some(report::applied_of(&result.report));
+            doc.outputs = Some(result.outputs.clone());
             let mutating: u64 = s.aws.calls.mutating().values().sum();
-            out(&format!(
-                "Done in {:.1}s: {} change(s), {} AWS calls ({} mutating).\n",
-                started.elapsed().as_secs_f64(),
-                result.report.executed.len(),
-                s.aws.calls.total(),
-                mutating
-            ));
+            say(
+                json,
+                &format!(
+                    "Done in {:.1}s: {} change(s), {} AWS calls ({} mutating).\n",
+                    started.elapsed().as_secs_f64(),
+                    result.report.executed.len(),
+                    s.aws.calls.total(),
+                    mutating
+                ),
+            );
             if let Some(o) = result.outputs {
-                out(&o.render());
-                out(&format!("Written to {}\n", path.display()));
+                say(json, &o.render());
+                say(json, &format!("Written to {}\n", path.display()));
             }
             if !s.spec.config.auth.mode.signs_in() {
-                out(&open_api_warning(&s.spec.names.stack));
+                say(json, &open_api_warning(&s.spec.names.stack));
             }
             Ok(())
         }
-        Command::Destroy { stack, yes } => {
+        Command::Destroy { stack, yes, json } => {
             let s = connect(&stack, None).await?;
+            located(doc, &s);
             let graph = Graph::new(&declare_for_destroy(&s.spec))?;
             let plan = plan::plan(&s.aws, &graph).await?;
-            out(&header(&s));
+            // What destroy would do to each live resource of ours: delete it.
+            let mut steps: Vec<report::StepDoc> =
+                plan.steps.iter().filter(|st| st.observed.is_some()).map(report::StepDoc::from).collect();
+            for st in steps.iter_mut().filter(|st| !st.foreign) {
+                st.action = "delete";
+                st.changes.clear();
+            }
+            doc.summary = Some(report::Summary {
+                delete: steps.iter().filter(|st| !st.foreign).count(),
+                ..report::Summary::default()
+            });
+            doc.steps = Some(steps);
+            say(json, &header(&s));
             let live: Vec<&str> = plan
                 .steps
                 .iter()
@@ -293,47 +408,202 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
                 .map(|st| st.label.as_str())
                 .collect();
             if live.is_empty() {
-                out("Nothing of this stack exists.\n");
+                say(json, "Nothing of this stack exists.\n");
             } else {
-                out(&format!(
-                    "Will delete:\n{}\n",
-                    live.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
-                ));
-                if !confirm("destroy", "Delete these resources?", yes)? {
-                    out("Nothing deleted.\n");
+                say(
+                    json,
+                    &format!(
+                        "Will delete:\n{}\n",
+                        live.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+                    ),
+                );
+                if !confirm("destroy", "Delete these resources?", yes, json)? {
+                    say(json, "Nothing deleted.\n");
+                    doc.applied = Some(Vec::new());
                     return Ok(());
                 }
             }
-            let report = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options(false)).await?;
-            for l in &report.left_alone {
-                out(&format!("Left alone (has our name but not our tags): {l}\n"));
+            let result = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options(false, json)).await?;
+            doc.applied = Some(report::removed_of(&result));
+            doc.left_alone = Some(result.left_alone.clone());
+            for l in &result.left_alone {
+                say(json, &format!("Left alone (has our name but not our tags): {l}\n"));
             }
-            out(&format!("Removed {} resource(s).\n", report.removed.len()));
+            say(json, &format!("Removed {} resource(s).\n", result.removed.len()));
             let path = StackOutputs::path(&s.root, &s.spec.names.stack);
             if path.exists() {
                 let _ = std::fs::remove_file(&path);
             }
             Ok(())
         }
-        Command::Outputs { stack } => {
+        Command::Outputs { stack, json } => {
             let path = StackOutputs::path(&workspace_root(), &stack.stack);
             match connect(&stack, None).await {
-                Ok(s) => match ops::outputs(&s.aws, &s.spec).await? {
-                    Some(o) => out(&o.render()),
-                    None => out(&format!("Stack {} is not deployed (run `up`).\n", stack.stack)),
-                },
-                Err(e @ (IacError::NoCredentials { .. } | IacError::NoRegion { .. })) => {
-                    match StackOutputs::read(&path)? {
-                        Some(o) => {
-                            out(&format!("(AWS not reachable: {e}; showing {})\n", path.display()));
-                            out(&o.render());
-                        }
-                        None => return Err(e),
+                Ok(s) => {
+                    located(doc, &s);
+                    let outputs = ops::outputs(&s.aws, &s.spec).await?;
+                    doc.outputs = Some(outputs.clone());
+                    match outputs {
+                        Some(o) if !json => out(&o.render()),
+                        Some(_) => {}
+                        None => say(json, &format!("Stack {} is not deployed (run `up`).\n", stack.stack)),
                     }
                 }
+                Err(
+                    e @ (IacError::NoCredentials { .. }
+                    | IacError::NoRegion { .. }
+                    | IacError::Unreachable { .. }
+                    | IacError::TimedOut { .. }
+                    | IacError::CredentialsExpired { .. }
+                    | IacError::CredentialsRejected { .. }),
+                ) => match StackOutputs::read(&path)? {
+                    Some(o) => {
+                        say(json, &format!("(AWS not reachable: {e}; showing {})\n", path.display()));
+                        if !json {
+                            out(&o.render());
+                        }
+                        doc.outputs = Some(Some(o));
+                    }
+                    None => return Err(e),
+                },
                 Err(e) => return Err(e),
             }
             Ok(())
         }
+        Command::Smoke { stack, url, token, token_cmd, origin, timeout } => {
+            smoke(&stack, url, token, token_cmd, origin, timeout).await
+        }
+        Command::Logs { stack, since, follow, filter } => logs(&stack, &since, follow, filter.as_deref()).await,
     }
+}
+
+/// The token from TOKEN, else from running TOKEN_CMD (its stdout, trimmed).
+fn smoke_token(token: Option<String>, token_cmd: Option<String>) -> Result<Option<String>, IacError> {
+    if let Some(t) = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        return Ok(Some(t));
+    }
+    let Some(cmd) = token_cmd.filter(|c| !c.trim().is_empty()) else { return Ok(None) };
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| IacError::Smoke { message: format!("cannot run TOKEN_CMD `{cmd}`: {e}") })?;
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || token.is_empty() {
+        return Err(IacError::Smoke {
+            message: format!("TOKEN_CMD `{cmd}` printed no token (exit status {})", output.status),
+        });
+    }
+    Ok(Some(token))
+}
+
+async fn smoke(
+    stack: &str,
+    url: Option<String>,
+    token: Option<String>,
+    token_cmd: Option<String>,
+    origin: String,
+    timeout: u64,
+) -> Result<(), IacError> {
+    let token = smoke_token(token, token_cmd)?;
+    let url = match url.filter(|u| !u.trim().is_empty()) {
+        Some(u) => u,
+        None => {
+            validate_stack_name(stack)?;
+            let path = StackOutputs::path(&workspace_root(), stack);
+            let Some(o) = StackOutputs::read(&path)? else {
+                return Err(IacError::Smoke {
+                    message: format!("no {} (run `make up`, or pass URL=...)", path.display()),
+                });
+            };
+            if o.auth_mode != "none" && token.is_none() {
+                return Err(IacError::Smoke {
+                    message: format!(
+                        "stack {stack} has sign-in ({}): pass a bearer token with TOKEN=... or TOKEN_CMD=...",
+                        o.auth_mode
+                    ),
+                });
+            }
+            o.api_url
+        }
+    };
+    let opts = smoke::SmokeOptions { url, token, origin, timeout: std::time::Duration::from_secs(timeout.max(1)) };
+    out(&format!("Smoke test of {}\n", smoke::stage_url(&opts.url)?));
+    let report = smoke::run(&opts, &mut |c| out(&format!("{}\n", c.line()))).await?;
+    if let Some(failed) = report.failure() {
+        for ex in &failed.exchanges {
+            out(&ex.dump());
+        }
+    }
+    for line in &report.cleanup {
+        out(&format!("{line}\n"));
+    }
+    match report.failure() {
+        None => {
+            out(&format!("{}\n", report.summary()));
+            Ok(())
+        }
+        Some(failed) => Err(IacError::Smoke { message: format!("check `{}` failed: {}", failed.name, failed.detail) }),
+    }
+}
+
+async fn logs(stack: &StackArgs, since: &str, follow: bool, filter: Option<&str>) -> Result<(), IacError> {
+    let window = crate::logs::parse_since(since)?;
+    let s = connect(stack, None).await?;
+    let group = s.spec.names.log_group();
+    let now_ms =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let mut follower = crate::logs::Follower::new(now_ms() - window.as_millis() as i64);
+    let mut folder = crate::logs::Folder::new();
+    let not_deployed = || IacError::NotDeployed {
+        stack: s.spec.names.stack.clone(),
+        region: s.aws.region.clone(),
+        what: format!("log group {group}"),
+    };
+    let Some(first) = crate::logs::fetch(&s.aws, &group, follower.since, filter).await? else {
+        return Err(not_deployed());
+    };
+    let first = follower.fresh(first);
+    let shown = !first.is_empty();
+    for e in &first {
+        for line in folder.push(e) {
+            out(&format!("{line}\n"));
+        }
+    }
+    if !follow {
+        for line in folder.finish() {
+            out(&format!("{line}\n"));
+        }
+        if !shown {
+            let filtered = filter.map(|f| format!(" matching `{f}`")).unwrap_or_default();
+            err(&format!(
+                "No log events{filtered} in {group} in the last {since}: call the API (make smoke) or look further back (SINCE=1h).\n"
+            ));
+        }
+        return Ok(());
+    }
+    err(&format!("Following {group} (Ctrl-C stops)\n"));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+        }
+        let Some(events) = crate::logs::fetch(&s.aws, &group, follower.since, filter).await? else {
+            return Err(not_deployed());
+        };
+        for e in follower.fresh(events) {
+            for line in folder.push(&e) {
+                out(&format!("{line}\n"));
+            }
+        }
+        // A request whose REPORT a filter hides (or that is still running) is shown after 30 s.
+        for line in folder.flush_older_than(now_ms() - 30_000) {
+            out(&format!("{line}\n"));
+        }
+    }
+    for line in folder.finish() {
+        out(&format!("{line}\n"));
+    }
+    Ok(())
 }

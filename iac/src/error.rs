@@ -164,6 +164,54 @@ pub enum IacError {
         /// `up` or `destroy`.
         verb: &'static str,
     },
+    /// AWS's endpoint cannot be reached: no network, DNS cannot resolve it, or nothing listens there.
+    #[error("cannot reach AWS at {host}: {message}")]
+    Unreachable {
+        /// The host (and port) that was tried, e.g. `sts.eu-west-1.amazonaws.com`.
+        host: String,
+        /// Why, in a few words a person can act on.
+        message: String,
+    },
+    /// AWS's endpoint did not answer in time.
+    #[error("no answer from AWS at {host} in time ({message}): check your network, VPN or proxy, then retry")]
+    TimedOut {
+        /// The host (and port) that was tried.
+        host: String,
+        /// Which timeout ran out.
+        message: String,
+    },
+    /// The credentials were found but have expired (`ExpiredToken`).
+    #[error("your AWS credentials have expired ({message}): run `aws sso login` (or refresh them) and retry")]
+    CredentialsExpired {
+        /// What AWS or the credential provider said.
+        message: String,
+    },
+    /// AWS does not accept the credentials (unknown access key, wrong secret).
+    #[error(
+        "AWS rejected the credentials ({code}: {message}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+    )]
+    CredentialsRejected {
+        /// The error code, e.g. `InvalidClientTokenId`.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// A command that reads a deployed stack found it not deployed.
+    #[error("stack `{stack}` is not deployed in {region}: {what} does not exist (run `make up`)")]
+    NotDeployed {
+        /// The stack.
+        stack: String,
+        /// The region looked in.
+        region: String,
+        /// What is missing, e.g. `log group /aws/lambda/todos-dev-api`.
+        what: String,
+    },
+    /// `iac smoke` could not run or a check failed.
+    #[error("smoke test: {message}")]
+    Smoke {
+        /// What failed.
+        message: String,
+    },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -9,13 +9,17 @@
 //! It is not a general-purpose IaC tool: it knows the resource kinds this API needs (nine, and four more for sign-in).
 
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod logs;
 pub mod ops;
 pub mod outputs;
+pub mod report;
 pub mod resources;
+pub mod smoke;
 pub mod stack;
 
 pub use error::IacError;
