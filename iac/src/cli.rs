@@ -584,12 +584,23 @@ async fn logs(stack: &StackArgs, since: &str, follow: bool, filter: Option<&str>
         return Ok(());
     }
     err(&format!("Following {group} (Ctrl-C stops)\n"));
+    // One listener for the whole run: a Ctrl-C during a poll is not lost between two waits.
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop_tx.send(true);
+        }
+    });
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = stop_rx.changed() => break,
             _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
         }
-        let Some(events) = crate::logs::fetch(&s.aws, &group, follower.since, filter).await? else {
+        let fetched = tokio::select! {
+            _ = stop_rx.changed() => break,
+            fetched = crate::logs::fetch(&s.aws, &group, follower.since, filter) => fetched?,
+        };
+        let Some(events) = fetched else {
             return Err(not_deployed());
         };
         for e in follower.fresh(events) {

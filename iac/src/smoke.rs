@@ -416,7 +416,7 @@ impl Run<'_> {
 
         let (found, exs) = self.find(&id).await;
         let result = found.and_then(|f| exactly(&f, &v1)).map(|()| "GET /todos returns it exactly".to_owned());
-        if !self.record("read back", result, exs) {
+        if !self.record("read-back", result, exs) {
             return;
         }
 

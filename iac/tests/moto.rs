@@ -28,6 +28,22 @@ mod support;
 #[path = "moto/sign_in.rs"]
 mod sign_in;
 
+/// `iac smoke` against the dev server (open, signed in) and a broken API.
+#[path = "moto/smoke.rs"]
+mod smoke;
+
+/// `iac logs` against moto's CloudWatch Logs.
+#[path = "moto/logs.rs"]
+mod logs;
+
+/// AWS failures as actionable one-line errors.
+#[path = "moto/errors.rs"]
+mod errors;
+
+/// `--json` documents of preview / up / destroy / outputs.
+#[path = "moto/json.rs"]
+mod json;
+
 use support::{aws, dev_table_policy, exclusive, http, moto, zip_with};
 
 fn spec(aws: &Aws, config: StackConfig, code: &[u8]) -> StackSpec {
