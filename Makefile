@@ -13,6 +13,18 @@ ALLOW_DATA_LOSS ?=
 IAC = cargo run --quiet -p iac --
 IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION))
 CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
+# make smoke: URL= (default: the stack's outputs), TOKEN= or TOKEN_CMD= (a bearer token, sign-in on).
+URL ?=
+TOKEN ?=
+TOKEN_CMD ?=
+# make logs: SINCE= how far back (10m), FOLLOW=1 keep following, FILTER= a CloudWatch filter pattern
+# (taken as written: `make logs FILTER='{ $.status >= 500 }'`).
+export URL TOKEN TOKEN_CMD
+SINCE ?= 10m
+FOLLOW ?=
+FILTER ?=
+# make preview JSON=1: one JSON document on stdout (the plan for people goes to stderr).
+JSON ?=
 # make dev AUTH=1: sign-in through the local OpenID provider (client/scripts/oidc-provider.mjs).
 AUTH ?=
 AUTH_ISSUER = http://localhost:9000
@@ -24,7 +36,7 @@ export DYNALITE_DIR := $(CURDIR)/lambda/tests/emulator
 export MOTO_SERVER ?= $(CURDIR)/target/tools/venv/bin/moto_server
 export SCHEMATHESIS ?= $(CURDIR)/target/tools/venv/bin/schemathesis
 
-.PHONY: help dev dev-api test test-rust test-schema test-client test-arm64 test-extended deps lint build client preview up destroy down outputs bench
+.PHONY: help dev dev-api test test-rust test-schema test-client test-arm64 test-extended deps lint build client preview up destroy down outputs smoke logs bench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,8 +119,8 @@ client: client/node_modules ## production build of the client into client/www (c
 	cd client && npm run --silent build
 	@if [ -f .stacks/$(STACK)/outputs.json ]; then node client/scripts/write-config.mjs .stacks/$(STACK)/outputs.json client/www; fi
 
-preview: ## what `up` would change, resource by resource (changes nothing)
-	$(IAC) preview $(IAC_FLAGS)
+preview: ## what `up` would change, resource by resource (changes nothing); JSON=1 for one JSON document
+	$(IAC) preview $(IAC_FLAGS) $(if $(filter 1 yes true,$(JSON)),--json)
 
 up: build ## deploy the stack (asks first; YES=1 to skip; ALLOW_DATA_LOSS=1 to replace a table holding todos)
 	$(IAC) up $(IAC_FLAGS) $(CONFIRM) $(if $(filter 1 yes true,$(ALLOW_DATA_LOSS)),--allow-data-loss,)
@@ -118,8 +130,16 @@ destroy: ## tear the stack down (asks first; YES=1 to skip)
 
 down: destroy ## alias of destroy
 
-outputs: ## the stack's outputs (API URL)
-	$(IAC) outputs $(IAC_FLAGS)
+outputs: ## the stack's outputs (API URL); JSON=1 for JSON
+	$(IAC) outputs $(IAC_FLAGS) $(if $(filter 1 yes true,$(JSON)),--json)
+
+smoke: ## end-to-end check of the deployed API (URL=... to check another; TOKEN=... or TOKEN_CMD=... with sign-in)
+	@# URL, TOKEN and TOKEN_CMD reach `iac smoke` through the environment (exported above): a token
+	@# on a command line would show in `ps` and in make's echo.
+	$(IAC) smoke --stack $(STACK)
+
+logs: ## the function's log events of the last SINCE (10m), one line per request; FOLLOW=1 follows, FILTER=... filters
+	$(IAC) logs $(IAC_FLAGS) --since '$(SINCE)' $(if $(filter 1 yes true,$(FOLLOW)),--follow) $(if $(value FILTER),--filter '$(value FILTER)')
 
 bench: ## the benchmark table (writes bench/RESULTS.md)
 	python3 bench/run.py

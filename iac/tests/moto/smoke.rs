@@ -229,6 +229,14 @@ fn smoke_with_sign_in_checks_the_401_and_works_with_a_token_or_a_token_command()
     let out = smoke(&["--url", &server.url], &[("TOKEN_CMD", &format!("cat '{}'", file.display()))]);
     assert!(out.status.success(), "{}", text(&out));
 
+    // No token, sign-in declared (as CI does for a stack whose users sign in in a browser): CORS and
+    // the 401 only, the rest skipped, nothing written.
+    let out = smoke(&["--url", &server.url, "--sign-in"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = check_lines(&out);
+    assert_eq!(lines[..2], ["ok preflight", "ok sign-in"], "{}", text(&out));
+    assert_eq!(lines.iter().filter(|l| l.starts_with("skip ")).count(), 6, "{}", text(&out));
+
     // A token the API refuses: the first write fails, with the request and the 401 shown.
     let bad = smoke(&["--url", &server.url], &[("TOKEN", "not-a-jwt")]);
     assert!(!bad.status.success(), "{}", text(&bad));
@@ -307,4 +315,43 @@ fn smoke_fails_loudly_against_a_broken_api_and_still_deletes_what_it_created() {
     let deletes: Vec<&str> = requests.iter().filter(|r| r.0 == "DELETE").map(|r| r.1.as_str()).collect();
     assert_eq!(deletes, [format!("/v1/todos/{id}")], "{requests:?}");
     assert!(so.contains(&format!("cleanup: deleted todo {id}")), "{so}");
+}
+
+#[test]
+fn smoke_reads_the_url_from_the_outputs_of_a_stack_deployed_to_moto() {
+    let _g = super::support::exclusive();
+    let ws = super::support::Workspace::new();
+    ws.run_ok("up");
+    // moto serves no API: point the deployed stack's URL at the dev server, keep everything else.
+    let server = DevServer::start(&[]);
+    let mut outputs: Value = serde_json::from_str(&std::fs::read_to_string(ws.outputs()).unwrap()).unwrap();
+    assert!(outputs["apiUrl"].as_str().unwrap().ends_with(".amazonaws.com/v1"), "{outputs}");
+    outputs["apiUrl"] = Value::String(server.url.clone());
+    std::fs::write(ws.outputs(), outputs.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iac"))
+        .args(["smoke", "--stack", "dev"])
+        .current_dir(ws.root())
+        .env_remove("URL")
+        .env_remove("TOKEN")
+        .env_remove("TOKEN_CMD")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).starts_with(&format!("Smoke test of {}\n", server.url)), "{}", text(&out));
+    assert_eq!(server.list(None), json!([]));
+
+    // Without outputs: a clear error, not a guess.
+    std::fs::remove_file(ws.outputs()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iac"))
+        .args(["smoke"])
+        .current_dir(ws.root())
+        .env_remove("URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("outputs.json (run `make up`, or pass URL=...)"),
+        "{}",
+        text(&out)
+    );
 }
