@@ -1,6 +1,7 @@
-//! The command line: `iac preview | up | destroy | outputs [--stack dev] [--region R]`. Parses
-//! arguments, loads the stack config and the package, connects, asks for confirmation, prints
-//! progress; the work itself is in [`crate::ops`].
+//! The command line: `iac preview | up | destroy | outputs [--stack dev] [--region R] [--json]`, and
+//! for a deployed stack `iac smoke` and `iac logs`. Parses arguments, loads the stack config and the
+//! package, connects, asks for confirmation, prints progress (to stderr when stdout carries the
+//! `--json` document); the work itself is in [`crate::ops`], [`crate::smoke`] and [`crate::logs`].
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::resources::function::Code;
 use crate::smoke;
 use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
 
-/// Deploys the todos API to AWS: preview, up, destroy, outputs.
+/// Deploys the todos API to AWS (preview, up, destroy, outputs) and checks it once deployed (smoke, logs).
 #[derive(Debug, Parser)]
 #[command(name = "iac", version, about)]
 pub struct Cli {

@@ -177,7 +177,7 @@ impl SmokeReport {
         l
     }
 
-    /// `8 checks passed (1 skipped), 11 requests: min 1.0 ms, median 2.1 ms, max 9.0 ms; 0.1 s in all`.
+    /// `8 checks passed (1 skipped), 11 requests: min 1.0 ms, median 2.1 ms, max 9.0 ms; 14 ms in all`.
     pub fn summary(&self) -> String {
         let l = self.latencies();
         let passed = self.checks.iter().filter(|c| c.passed == Some(true)).count();
@@ -189,7 +189,7 @@ impl SmokeReport {
             _ => String::new(),
         };
         let skipped = if skipped > 0 { format!(" ({skipped} skipped)") } else { String::new() };
-        format!("{passed} checks passed{skipped}{lat}; {:.1} s in all", self.elapsed.as_secs_f64())
+        format!("{passed} checks passed{skipped}{lat}; {} in all", ms(self.elapsed))
     }
 }
 
