@@ -199,3 +199,25 @@ fn offline_preview_says_the_network_is_the_problem_in_one_line() {
         text(&bad)
     );
 }
+
+#[test]
+fn missing_credentials_say_where_they_were_looked_for_and_what_to_do() {
+    let ws = Workspace::new();
+    // The workspace's empty config files, no keys in the environment, no instance metadata.
+    let out = ws
+        .command("preview")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: no usable AWS credentials: none found in the environment, ~/.aws/config and ~/.aws/credentials, SSO or instance metadata. Configure them (aws configure / aws sso login, or AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)",
+        "{}",
+        text(&out)
+    );
+}
