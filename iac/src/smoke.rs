@@ -202,8 +202,8 @@ struct Http {
 
 impl Http {
     fn new(timeout: Duration, token: Option<String>) -> Result<Http, IacError> {
-        // `builder()` would need a process-wide provider: the SDK links aws-lc too, so name ring.
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        // aws-lc-rs: the provider the SDK's own client uses, so nothing more is linked.
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| IacError::Smoke { message: format!("TLS set-up: {e}") })?;
         let mut roots = rustls::RootCertStore::empty();
@@ -315,6 +315,8 @@ struct Run<'a> {
     report: SmokeReport,
     /// Ids this run may have created and not yet deleted.
     created: Vec<String>,
+    /// The smoke todo's id and the bad body's id: fresh, so only this run's todos are touched.
+    ids: (String, String),
     on_check: &'a mut dyn FnMut(&Check),
 }
 
@@ -372,7 +374,7 @@ impl Run<'_> {
     }
 
     async fn checks(&mut self) {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = self.ids.0.clone();
         let signed_in = self.opts.token.is_some() || self.opts.sign_in;
 
         // A browser's preflight: the contract's CORS, through API Gateway (or the dev server).
@@ -446,7 +448,7 @@ impl Run<'_> {
             return;
         }
 
-        let bad_id = uuid::Uuid::new_v4().to_string();
+        let bad_id = self.ids.1.clone();
         let ex = self.put(&bad_body(&bad_id)).await;
         let result = check_validation(&ex);
         if result.is_ok() {
@@ -550,6 +552,17 @@ fn check_validation(ex: &Exchange) -> Result<String, String> {
     Ok(format!("a bad body gets 422 with errors for {}", fields.keys().cloned().collect::<Vec<_>>().join(", ")))
 }
 
+/// A random (version 4) UUID, from the system's secure random source through rustls' provider (no
+/// UUID or random crate needed for one id per run).
+fn new_uuid() -> Option<String> {
+    let mut b = [0u8; 16];
+    rustls::crypto::aws_lc_rs::default_provider().secure_random.fill(&mut b).ok()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Some(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
 /// Percent-encodes a query value (cursors are base64url, but be safe).
 fn encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -574,7 +587,10 @@ pub async fn run(opts: &SmokeOptions, on_check: &mut dyn FnMut(&Check)) -> Resul
     let started = Instant::now();
     let base = stage_url(&opts.url)?;
     let http = Http::new(opts.timeout, opts.token.clone())?;
+    let fresh = || new_uuid().ok_or_else(|| IacError::Smoke { message: "no random bytes for a UUID".to_owned() });
+    let ids = (fresh()?, fresh()?);
     let mut run = Run {
+        ids,
         http,
         opts,
         todos: format!("{base}/todos"),
@@ -648,6 +664,16 @@ mod tests {
         let partial = exchange(422, &[], r#"{"fieldErrors":{"description":"required"}}"#);
         assert!(check_validation(&partial).unwrap_err().contains("priority, dueDate"));
         assert!(check_validation(&exchange(204, &[], "")).unwrap_err().contains("expected 422, got 204"));
+    }
+
+    #[test]
+    fn ids_are_random_version_4_uuids() {
+        let (a, b) = (new_uuid().unwrap(), new_uuid().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+        assert_eq!(a.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
     }
 
     #[test]
