@@ -101,6 +101,10 @@ pub struct Aws {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// Every AWS call made through these clients.
     pub calls: CallCounter,
+    /// How long the creator of a resource whose name is not unique waits before checking for a
+    /// concurrent creator ([`crate::resources::http_api::SETTLE`] by default). Tests that run no
+    /// concurrent `up` set it to zero.
+    pub settle: Duration,
 }
 
 impl Aws {
@@ -161,6 +165,7 @@ impl Aws {
             region,
             account,
             calls,
+            settle: crate::resources::http_api::SETTLE,
         })
     }
 }

@@ -10,7 +10,6 @@ use crate::engine::graph::Graph;
 use crate::engine::plan::{self, Plan};
 use crate::error::IacError;
 use crate::outputs::StackOutputs;
-use crate::resources::{Observed, table};
 use crate::stack::{StackSpec, declare, declare_for_destroy};
 
 /// Reads live state and diffs it against the declaration. Makes no mutating call.
@@ -85,14 +84,8 @@ pub async fn data_at_risk(aws: &Aws, plan: &Plan) -> Result<Vec<(String, String,
     let mut found = Vec::new();
     for s in plan.steps.iter().filter(|s| s.change.action == Action::Replace) {
         let holds = match &s.observed {
-            Some(Observed::Table(t)) => {
-                let count = table::item_count(aws, t).await?;
-                (count.counted > 0).then(|| count.to_string())
-            }
-            Some(Observed::UserPool(p)) => {
-                (p.estimated_users > 0).then(|| format!("about {} user(s)", p.estimated_users))
-            }
-            _ => None,
+            Some(live) => live.held_data(aws).await?,
+            None => None,
         };
         if let Some(holds) = holds {
             let change = s

@@ -1,10 +1,14 @@
-//! The engine: typed inputs and outputs that link resources, the change model every resource's pure
-//! `diff` returns, the dependency [`graph`], the [`plan`] (read live state + diff, no mutation) and
-//! [`apply`] (create / update / replace / delete in graph order, concurrently where independent).
+//! The engine: the [`resource`] contract every kind implements, typed inputs and outputs that link
+//! resources, the change model every resource's pure `diff` returns, the dependency [`graph`], the
+//! [`plan`] (read live state + diff, no mutation) and [`apply`] (create / update / replace / delete
+//! in graph order, concurrently where independent). Nothing here knows a resource kind.
 
 pub mod apply;
 pub mod graph;
 pub mod plan;
+pub mod resource;
+
+pub use resource::{Declared, Observed, Ownership, Resource, State, Tags};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,7 +19,7 @@ use tokio::sync::Notify;
 
 use crate::error::IacError;
 
-/// A node of the stack graph, e.g. `table`, `route:GET /todos`.
+/// A node of the stack graph, as the stack declaration names it (e.g. `api`).
 pub type NodeId = String;
 
 /// The outputs of one resource, by key (`name`, `arn`, `id`, ...).
@@ -363,7 +367,7 @@ pub enum Progress {
     Started {
         /// Node.
         id: NodeId,
-        /// Display label, e.g. `function todos-dev-api`.
+        /// Display label, `kind name`.
         label: String,
         /// What is being done.
         action: Action,
@@ -418,20 +422,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reference_resolves_through_its_map_or_becomes_unknown() {
-        let mut input = Input::output("http-api", "id").map(|id| format!("arn:x:{id}/*/*/*"));
-        let mut missing = input.clone();
-        let outputs = HashMap::from([("http-api".to_owned(), Outputs::from([("id", "abc".to_owned())]))]);
-        input.resolve(&outputs);
-        assert_eq!(input.value(), Some("arn:x:abc/*/*/*"));
-        missing.resolve(&HashMap::new());
-        assert_eq!(missing.value(), None);
-        assert_eq!(missing.display(), KNOWN_AFTER_APPLY);
-        assert_eq!(missing.source().unwrap().node, "http-api");
-    }
-
-    #[test]
-    fn diff_marks_replace_only_for_immutable_properties() {
+    fn diff_marks_replace_only_for_properties_fixed_at_creation() {
         let mut d = Diff::new();
         d.field("memory_mb", Some("128".into()), "256");
         assert_eq!(d.finish().action, Action::Update);

@@ -11,7 +11,7 @@
 use aws_sdk_apigatewayv2::types::{AuthorizerType, JwtConfiguration};
 
 use crate::aws::{Aws, ErrorMeta, aws_error, classify};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// Where API Gateway finds the token: the `Authorization` header (`Bearer <token>`).
@@ -67,10 +67,14 @@ impl Authorizer {
     }
 }
 
-impl AuthorizerState {
+impl State for AuthorizerState {
     /// `id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone())])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -234,6 +238,50 @@ pub async fn delete(aws: &Aws, live: &AuthorizerState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("authorizer {}", live.name), "DeleteAuthorizer", e)),
+    }
+}
+
+impl Resource for Authorizer {
+    type State = AuthorizerState;
+    const KIND: &'static str = "authorizer";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        let mut v = vec![&self.api_id, &self.issuer];
+        v.extend(self.audiences.iter());
+        v
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        let mut v = vec![&mut self.api_id, &mut self.issuer];
+        v.extend(self.audiences.iter_mut());
+        v
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn diff(&self, observed: Option<&AuthorizerState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<AuthorizerState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&AuthorizerState>,
+        change: &Change,
+    ) -> Result<Option<AuthorizerState>, IacError> {
+        // Not read back: see the module docs.
+        let _ = change;
+        Ok(Some(apply(aws, self, observed).await?))
     }
 }
 

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Tags, Target};
 use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, retry};
-use crate::engine::{Change, Diff, Input, Outputs, tags_display};
+use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, tags_display};
 use crate::error::IacError;
 
 /// A deployment package and its SHA-256 (base64, as Lambda reports `CodeSha256`).
@@ -140,10 +140,18 @@ impl Function {
     }
 }
 
-impl FunctionState {
+impl State for FunctionState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -394,6 +402,53 @@ pub async fn delete(aws: &Aws, live: &FunctionState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("function {}", live.name), "DeleteFunction", e)),
+    }
+}
+
+impl Resource for Function {
+    type State = FunctionState;
+    const KIND: &'static str = "function";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Function::planned_outputs(self)
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.role_arn, &self.table_name]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.role_arn, &mut self.table_name]
+    }
+
+    fn diff(&self, observed: Option<&FunctionState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<FunctionState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&FunctionState>,
+        change: &Change,
+    ) -> Result<Option<FunctionState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

@@ -3,7 +3,7 @@
 use aws_sdk_apigatewayv2::types::IntegrationType;
 
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared integration.
@@ -36,10 +36,14 @@ pub struct IntegrationState {
     pub timeout_ms: i32,
 }
 
-impl IntegrationState {
+impl State for IntegrationState {
     /// `id`, `target` (`integrations/<id>`, what a route points at).
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone()), ("target", format!("integrations/{}", self.id))])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -145,6 +149,45 @@ pub async fn delete(aws: &Aws, live: &IntegrationState) -> Result<(), IacError> 
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
         Err(e) => Err(aws_error(LABEL, "DeleteIntegration", e)),
+    }
+}
+
+impl Resource for Integration {
+    type State = IntegrationState;
+    const KIND: &'static str = "integration";
+
+    fn name(&self) -> String {
+        "lambda-proxy".to_owned()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.api_id, &self.function_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.api_id, &mut self.function_arn]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn diff(&self, observed: Option<&IntegrationState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<IntegrationState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&IntegrationState>,
+        change: &Change,
+    ) -> Result<Option<IntegrationState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

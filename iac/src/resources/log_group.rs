@@ -3,7 +3,7 @@
 
 use super::Tags;
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, diff_tags, tags_display};
+use crate::engine::{Change, Diff, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared log group.
@@ -36,10 +36,18 @@ impl LogGroup {
     }
 }
 
-impl LogGroupState {
+impl State for LogGroupState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -161,6 +169,45 @@ pub async fn delete(aws: &Aws, live: &LogGroupState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("log group {}", live.name), "DeleteLogGroup", e)),
+    }
+}
+
+impl Resource for LogGroup {
+    type State = LogGroupState;
+    const KIND: &'static str = "log group";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::AdoptsUntagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Outputs::from([("name", self.name.clone())])
+    }
+
+    fn diff(&self, observed: Option<&LogGroupState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<LogGroupState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&LogGroupState>,
+        change: &Change,
+    ) -> Result<Option<LogGroupState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

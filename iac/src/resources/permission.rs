@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared permission.
@@ -38,10 +38,14 @@ pub struct PermissionState {
     pub source_arn: Option<String>,
 }
 
-impl PermissionState {
+impl State for PermissionState {
     /// `statement_id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("statement_id", self.statement_id.clone())])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -137,6 +141,46 @@ pub async fn delete(aws: &Aws, live: &PermissionState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("permission {}", live.statement_id), "RemovePermission", e)),
+    }
+}
+
+impl Resource for Permission {
+    type State = PermissionState;
+    const KIND: &'static str = "permission";
+
+    fn name(&self) -> String {
+        self.statement_id.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.function_name, &self.source_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.function_name, &mut self.source_arn]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.function_name)
+    }
+
+    fn diff(&self, observed: Option<&PermissionState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<PermissionState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&PermissionState>,
+        change: &Change,
+    ) -> Result<Option<PermissionState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

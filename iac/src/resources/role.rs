@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Tags, Target};
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs, diff_tags, tags_display};
+use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The actions the function needs on the table, and no more.
@@ -97,10 +97,18 @@ impl Role {
     }
 }
 
-impl RoleState {
+impl State for RoleState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -355,6 +363,54 @@ pub async fn delete(aws: &Aws, live: &RoleState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => Ok(()),
         Err(e) => Err(aws_error(&label, "DeleteRole", e)),
+    }
+}
+
+impl Resource for Role {
+    type State = RoleState;
+    const KIND: &'static str = "role";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Role::planned_outputs(self)
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.table_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.table_arn]
+    }
+
+    fn diff(&self, observed: Option<&RoleState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<RoleState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&RoleState>,
+        change: &Change,
+    ) -> Result<Option<RoleState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

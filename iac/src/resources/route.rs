@@ -5,7 +5,7 @@
 use aws_sdk_apigatewayv2::types::AuthorizationType;
 
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared route.
@@ -38,10 +38,14 @@ pub struct RouteState {
     pub authorizer_id: Option<String>,
 }
 
-impl RouteState {
+impl State for RouteState {
     /// `id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone())])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -155,6 +159,50 @@ pub async fn delete(aws: &Aws, live: &RouteState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("route {}", live.route_key), "DeleteRoute", e)),
+    }
+}
+
+impl Resource for Route {
+    type State = RouteState;
+    const KIND: &'static str = "route";
+
+    fn name(&self) -> String {
+        self.route_key.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        let mut v = vec![&self.api_id, &self.target];
+        v.extend(self.authorizer_id.iter());
+        v
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        let mut v = vec![&mut self.api_id, &mut self.target];
+        v.extend(self.authorizer_id.iter_mut());
+        v
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn diff(&self, observed: Option<&RouteState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<RouteState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&RouteState>,
+        change: &Change,
+    ) -> Result<Option<RouteState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

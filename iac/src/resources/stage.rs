@@ -5,7 +5,7 @@ use aws_sdk_apigatewayv2::types::RouteSettings;
 
 use super::Tags;
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs, diff_tags, tags_display};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared stage.
@@ -42,6 +42,8 @@ pub struct StageState {
     pub rate_limit: Option<f64>,
     /// Tags.
     pub tags: Tags,
+    /// Region (for the URL).
+    pub region: String,
 }
 
 /// The invoke URL of a stage.
@@ -56,7 +58,7 @@ impl Stage {
 }
 
 impl StageState {
-    /// `name`, `url`.
+    /// `name`, `url` (the URL as reached in `region`).
     pub fn outputs(&self, region: &str) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("url", stage_url(&self.api_id, region, &self.name))])
     }
@@ -97,6 +99,7 @@ pub async fn read(aws: &Aws, desired: &Stage) -> Result<Option<StageState>, IacE
         burst_limit: settings.and_then(|s| s.throttling_burst_limit()),
         rate_limit: settings.and_then(|s| s.throttling_rate_limit()),
         tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        region: desired.region.clone(),
     }))
 }
 
@@ -176,6 +179,63 @@ pub async fn delete(aws: &Aws, live: &StageState) -> Result<(), IacError> {
     }
 }
 
+impl State for StageState {
+    fn outputs(&self) -> Outputs {
+        StageState::outputs(self, &self.region)
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
+    }
+}
+
+impl Resource for Stage {
+    type State = StageState;
+    const KIND: &'static str = "stage";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.api_id]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.api_id]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn diff(&self, observed: Option<&StageState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<StageState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&StageState>,
+        change: &Change,
+    ) -> Result<Option<StageState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +262,7 @@ mod tests {
             burst_limit: Some(10),
             rate_limit: Some(50.0),
             tags: tags(),
+            region: "us-east-1".into(),
         }
     }
 

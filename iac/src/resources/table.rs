@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 
 use super::{Tags, Target};
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, diff_tags, tags_display};
+use crate::engine::{Change, Diff, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared table.
@@ -60,10 +60,23 @@ impl Table {
     }
 }
 
-impl TableState {
+impl State for TableState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn held_data(&self, aws: &Aws) -> Result<Option<String>, IacError> {
+        let count = item_count(aws, self).await?;
+        Ok((count.counted > 0).then(|| count.to_string()))
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -265,6 +278,45 @@ pub async fn delete(aws: &Aws, live: &TableState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("table {}", live.name), "DeleteTable", e)),
+    }
+}
+
+impl Resource for Table {
+    type State = TableState;
+    const KIND: &'static str = "table";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Table::planned_outputs(self)
+    }
+
+    fn diff(&self, observed: Option<&TableState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<TableState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&TableState>,
+        change: &Change,
+    ) -> Result<Option<TableState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

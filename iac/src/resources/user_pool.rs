@@ -13,7 +13,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 
 use super::Tags;
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, carries_tags, diff_tags, tags_display};
+use crate::engine::{Change, Diff, Outputs, Resource, State, carries_tags, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The password policy: length over composition (12 characters, upper, lower and digits; no symbol
@@ -110,10 +110,22 @@ impl UserPool {
     }
 }
 
-impl UserPoolState {
+impl State for UserPoolState {
     /// `id`, `arn`, `issuer`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone()), ("arn", self.arn.clone()), ("issuer", issuer(&self.region, &self.id))])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn held_data(&self, _aws: &Aws) -> Result<Option<String>, IacError> {
+        Ok((self.estimated_users > 0).then(|| format!("about {} user(s)", self.estimated_users)))
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -338,6 +350,37 @@ pub async fn delete(aws: &Aws, live: &UserPoolState) -> Result<(), IacError> {
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&label, "DeleteUserPool", e)),
+    }
+}
+
+impl Resource for UserPool {
+    type State = UserPoolState;
+    const KIND: &'static str = "user pool";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn diff(&self, observed: Option<&UserPoolState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<UserPoolState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&UserPoolState>,
+        change: &Change,
+    ) -> Result<Option<UserPoolState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

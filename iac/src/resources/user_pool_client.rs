@@ -7,7 +7,7 @@
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowType, UserPoolClientType};
 
 use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The scopes the client may ask for (sorted, as compared).
@@ -81,12 +81,19 @@ impl UserPoolClient {
     }
 }
 
-impl UserPoolClientState {
+impl State for UserPoolClientState {
     /// `id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone())])
     }
 
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
+    }
+}
+
+impl UserPoolClientState {
+    /// The live settings, in the order of [`UserPoolClient`]'s declared ones.
     fn settings(&self) -> Vec<String> {
         vec![
             self.oauth_flows.clone(),
@@ -236,6 +243,45 @@ pub async fn delete(aws: &Aws, live: &UserPoolClientState) -> Result<(), IacErro
         Ok(_) => Ok(()),
         Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
         Err(e) => Err(aws_error(&format!("user pool client {}", live.name), "DeleteUserPoolClient", e)),
+    }
+}
+
+impl Resource for UserPoolClient {
+    type State = UserPoolClientState;
+    const KIND: &'static str = "user pool client";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.user_pool_id]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.user_pool_id]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.user_pool_id)
+    }
+
+    fn diff(&self, observed: Option<&UserPoolClientState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<UserPoolClientState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&UserPoolClientState>,
+        change: &Change,
+    ) -> Result<Option<UserPoolClientState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 
