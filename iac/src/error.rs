@@ -57,16 +57,6 @@ pub enum IacError {
         /// The tags it should carry.
         expected: String,
     },
-    /// More than one live resource claims to be this stack's resource.
-    #[error("{resource}: found {count} live resources tagged as this stack's ({ids}); remove the extra ones by hand")]
-    Ambiguous {
-        /// The resource.
-        resource: String,
-        /// How many.
-        count: usize,
-        /// Their ids.
-        ids: String,
-    },
     /// Another `up` of the same stack created the same uniquely-owned resource at the same time and
     /// won; this run removed its own copy and stopped so that only one run builds the rest.
     #[error(
@@ -157,12 +147,6 @@ pub enum IacError {
         failed: usize,
         /// The first error.
         first: Box<IacError>,
-    },
-    /// A mutating command needs confirmation and none can be given.
-    #[error("refusing to {verb} without confirmation: stdin is not a terminal; pass --yes to {verb} non-interactively")]
-    NeedsConfirmation {
-        /// `up` or `destroy`.
-        verb: &'static str,
     },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]

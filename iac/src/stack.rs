@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{AuthMode, StackConfig};
 use crate::engine::{Declared, Input, NodeId, Resource};
+use crate::outputs::SCOPES;
 use crate::resources::authorizer::Authorizer;
 use crate::resources::function::{Code, Function};
 use crate::resources::http_api::{CorsSpec, HttpApi};
@@ -178,6 +179,20 @@ impl Handle<HttpApi> {
     }
 }
 
+impl Handle<Stage> {
+    /// The stage's invoke URL.
+    pub fn url(&self) -> Input {
+        self.output("url")
+    }
+}
+
+impl Handle<UserPoolDomain> {
+    /// The hosted sign-in URL.
+    pub fn url(&self) -> Input {
+        self.output("url")
+    }
+}
+
 impl Handle<Integration> {
     /// `integrations/<id>`, what a route targets.
     pub fn target(&self) -> Input {
@@ -215,9 +230,17 @@ impl Handle<Authorizer> {
 pub struct Stack {
     /// The nodes.
     pub nodes: Vec<Node>,
+    /// The stack's outputs (`apiUrl`, ...), by key, as links to the resources' outputs (like
+    /// Pulumi's `export`): what [`crate::outputs::StackOutputs`] is made of.
+    pub exports: Vec<(&'static str, Input)>,
 }
 
 impl Stack {
+    /// Declares a stack output.
+    pub fn export(&mut self, key: &'static str, value: Input) {
+        self.exports.push((key, value));
+    }
+
     /// Declares a resource.
     pub fn add<T: Resource>(&mut self, id: &str, resource: T) -> Handle<T> {
         self.add_after(id, resource, &[])
@@ -332,15 +355,29 @@ pub fn declare(spec: &StackSpec) -> Stack {
         s.add("integration", Integration { api_id: api.api_id(), function_arn: function.arn(), timeout_ms: 3000 });
     let authorizer = match auth.mode {
         AuthMode::None => None,
-        AuthMode::Jwt => Some(s.add(
-            "authorizer",
-            Authorizer {
-                api_id: api.api_id(),
-                name: n.authorizer(),
-                issuer: Input::known(auth.issuer.clone().unwrap_or_default()),
-                audiences: auth.audiences.iter().map(|a| Input::known(a.clone())).collect(),
-            },
-        )),
+        AuthMode::Jwt => {
+            let audience = auth.audiences.first();
+            let exports = [
+                ("issuer", auth.issuer.as_ref()),
+                ("audience", audience),
+                ("clientId", auth.client_id.as_ref().or(audience)),
+                ("scopes", Some(&SCOPES.to_owned())),
+            ];
+            for (key, value) in exports {
+                if let Some(v) = value {
+                    s.export(key, Input::known(v.clone()));
+                }
+            }
+            Some(s.add(
+                "authorizer",
+                Authorizer {
+                    api_id: api.api_id(),
+                    name: n.authorizer(),
+                    issuer: Input::known(auth.issuer.clone().unwrap_or_default()),
+                    audiences: auth.audiences.iter().map(|a| Input::known(a.clone())).collect(),
+                },
+            ))
+        }
         AuthMode::Cognito => {
             let pool =
                 s.add("user-pool", UserPool { name: n.user_pool(), region: t.region.clone(), tags: tags.clone() });
@@ -353,7 +390,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
                     logout_urls: auth.logout_urls.clone(),
                 },
             );
-            s.add(
+            let domain = s.add(
                 "user-pool-domain",
                 UserPoolDomain {
                     user_pool_id: pool.id(),
@@ -361,6 +398,11 @@ pub fn declare(spec: &StackSpec) -> Stack {
                     region: t.region.clone(),
                 },
             );
+            s.export("issuer", pool.issuer());
+            s.export("audience", client.id());
+            s.export("clientId", client.id());
+            s.export("scopes", Input::known(SCOPES));
+            s.export("hostedUiUrl", domain.url());
             Some(s.add(
                 "authorizer",
                 Authorizer {
@@ -383,7 +425,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
             },
         );
     }
-    s.add(
+    let stage = s.add(
         "stage",
         Stage {
             api_id: api.api_id(),
@@ -395,6 +437,12 @@ pub fn declare(spec: &StackSpec) -> Stack {
             tags,
         },
     );
+    s.export("apiUrl", stage.url());
+    s.export("apiId", api.api_id());
+    s.export("functionName", function.name());
+    s.export("tableName", table.name());
+    s.export("region", Input::known(t.region.clone()));
+    s.export("authMode", Input::known(auth.mode.as_str()));
     let (partition, region, account) = (t.partition.clone(), t.region.clone(), t.account.clone());
     s.add(
         "permission",
