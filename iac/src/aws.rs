@@ -138,7 +138,7 @@ impl Aws {
                     message: format!("cannot reach AWS there ({})", meta.text()),
                 }
             } else {
-                IacError::NoCredentials { message: meta.text() }
+                IacError::NoCredentials { message: meta.text(), source: Some(Box::new(e)) }
             }
         })?;
         let account = who.account().unwrap_or_default().to_owned();
@@ -229,10 +229,10 @@ impl ErrorMeta {
 /// Translates an SDK error on `resource` during `action` into an [`IacError`] a person can act on.
 pub fn aws_error<E, R>(resource: &str, action: &str, err: SdkError<E, R>) -> IacError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    classify(resource, action, ErrorMeta::of(&err))
+    classify(resource, action, ErrorMeta::of(&err)).with_source(err)
 }
 
 /// Fails with [`IacError::NoCredentials`] when the credential chain finds nothing, before any call is
@@ -240,11 +240,14 @@ where
 async fn check_credentials(sdk: &SdkConfig) -> Result<(), IacError> {
     use aws_sdk_sts::config::ProvideCredentials as _;
     let Some(provider) = sdk.credentials_provider() else {
-        return Err(IacError::NoCredentials { message: "no credential provider is configured".to_owned() });
+        return Err(IacError::NoCredentials {
+            message: "no credential provider is configured".to_owned(),
+            source: None,
+        });
     };
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
-        Err(e) => Err(IacError::NoCredentials { message: e.to_string() }),
+        Err(e) => Err(IacError::NoCredentials { message: e.to_string(), source: Some(Box::new(e)) }),
     }
 }
 
@@ -271,14 +274,15 @@ pub fn classify(resource: &str, action: &str, meta: ErrorMeta) -> IacError {
             resource: resource.to_owned(),
             action: action.to_owned(),
             message: meta.message.unwrap_or_default(),
+            source: None,
         };
     }
     if BAD_CREDENTIALS.contains(&code)
         || meta.transport.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("credential"))
     {
-        return IacError::NoCredentials { message: meta.text() };
+        return IacError::NoCredentials { message: meta.text(), source: None };
     }
-    IacError::Aws { resource: resource.to_owned(), action: action.to_owned(), message: meta.text() }
+    IacError::aws(resource, action, meta.text())
 }
 
 /// How long and how often to retry.
@@ -386,6 +390,19 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(classify("table t", "DescribeTable", no_creds), IacError::NoCredentials { .. }));
+    }
+
+    #[test]
+    fn an_sdk_error_is_kept_as_the_source_while_the_message_stays_one_line() {
+        type DescribeTable = aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+        let err: SdkError<DescribeTable, aws_smithy_runtime_api::http::Response> =
+            SdkError::construction_failure(std::io::Error::other("no route to the endpoint"));
+        let e = aws_error("table t", "DescribeTable", err);
+        assert!(matches!(e, IacError::Aws { .. }), "{e}");
+        assert!(e.to_string().starts_with("table t: DescribeTable failed: ") && !e.to_string().contains('\n'));
+        let chain: Vec<String> =
+            std::iter::successors(std::error::Error::source(&e), |c| c.source()).map(|c| c.to_string()).collect();
+        assert!(chain.iter().any(|c| c.contains("no route to the endpoint")), "{chain:?}");
     }
 
     #[test]

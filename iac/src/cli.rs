@@ -28,6 +28,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// On failure, print the whole chain of causes (also when RUST_LOG is set).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 /// The commands.

@@ -240,11 +240,11 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
                     other => other?,
                 };
                 let Some(after) = after else {
-                    return Err(IacError::Aws {
-                        resource: label,
-                        action: action.verb().into(),
-                        message: "done, but the resource cannot be read back yet; run `up` again".into(),
-                    });
+                    return Err(IacError::aws(
+                        label,
+                        action.verb(),
+                        "done, but the resource cannot be read back yet; run `up` again",
+                    ));
                 };
                 Ok((after.outputs(), action))
             }),

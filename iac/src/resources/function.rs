@@ -276,11 +276,7 @@ pub async fn wait_until_ready(aws: &Aws, name: &str) -> Result<(), IacError> {
         match readiness(c.state().map(|s| s.as_str()), c.last_update_status().map(|s| s.as_str()), reason) {
             Readiness::Ready => return Ok(()),
             Readiness::Failed(reason) => {
-                return Err(IacError::Aws {
-                    resource: label,
-                    action: "GetFunctionConfiguration".into(),
-                    message: reason,
-                });
+                return Err(IacError::aws(label, "GetFunctionConfiguration", reason));
             }
             Readiness::Wait => tokio::time::sleep(backoff.delay(attempt).min(Duration::from_secs(2))).await,
         }

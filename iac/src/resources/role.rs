@@ -256,7 +256,7 @@ pub async fn apply(aws: &Aws, desired: &Role, observed: Option<&RoleState>) -> R
         .iter()
         .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IacError::Aws { resource: label.clone(), action: "CreateRole".into(), message: e.to_string() })?;
+        .map_err(|e| IacError::aws(&label, "CreateRole", e.to_string()).with_source(e))?;
     let fresh;
     let live = match observed {
         Some(l) => l,

@@ -160,11 +160,8 @@ pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, ch
         other => other,
     };
     let Some(live) = observed else {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| IacError::Aws {
-            resource: label.clone(),
-            action: "CreateTable".into(),
-            message: e.to_string(),
-        };
+        let built =
+            |e: aws_sdk_dynamodb::error::BuildError| IacError::aws(&label, "CreateTable", e.to_string()).with_source(e);
         let mut req = aws.dynamodb.create_table().table_name(&desired.name).billing_mode(BillingMode::PayPerRequest);
         let keys = std::iter::once((&desired.hash_key, KeyType::Hash))
             .chain(desired.range_key.as_ref().map(|r| (r, KeyType::Range)));
@@ -200,11 +197,13 @@ pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, ch
     if change.touches("tags") {
         let mut req = aws.dynamodb.tag_resource().resource_arn(&live.arn);
         for (k, v) in &desired.tags {
-            req = req.tags(Tag::builder().key(k).value(v).build().map_err(|e| IacError::Aws {
-                resource: label.clone(),
-                action: "TagResource".into(),
-                message: e.to_string(),
-            })?);
+            req = req.tags(
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| IacError::aws(&label, "TagResource", e.to_string()).with_source(e))?,
+            );
         }
         req.send().await.map_err(|e| aws_error(&label, "TagResource", e))?;
     }

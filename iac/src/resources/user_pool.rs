@@ -258,10 +258,11 @@ fn policies() -> UserPoolPolicyType {
 }
 
 fn recovery(label: &str) -> Result<AccountRecoverySettingType, IacError> {
-    let option =
-        RecoveryOptionType::builder().name(RecoveryOptionNameType::VerifiedEmail).priority(1).build().map_err(|e| {
-            IacError::Aws { resource: label.to_owned(), action: "CreateUserPool".into(), message: e.to_string() }
-        })?;
+    let option = RecoveryOptionType::builder()
+        .name(RecoveryOptionNameType::VerifiedEmail)
+        .priority(1)
+        .build()
+        .map_err(|e| IacError::aws(label, "CreateUserPool", e.to_string()).with_source(e))?;
     Ok(AccountRecoverySettingType::builder().recovery_mechanisms(option).build())
 }
 
