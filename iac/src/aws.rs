@@ -235,6 +235,31 @@ where
     classify(resource, action, ErrorMeta::of(&err)).with_source(err)
 }
 
+/// The result of a delete: the SDK's typed "not found" answer (`not_found`, e.g.
+/// `DeleteTableError::is_resource_not_found_exception`) means the resource is already gone.
+pub fn gone<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    not_found: fn(&E) -> bool,
+    resource: &str,
+    action: &str,
+) -> Result<(), IacError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(not_found) => Ok(()),
+        Err(e) => Err(aws_error(resource, action, e)),
+    }
+}
+
+/// The failure of one of the SDK's waiters (`wait_until_...`) while waiting for `what`.
+pub fn wait_failed(resource: &str, what: &str, err: impl std::error::Error + Send + Sync + 'static) -> IacError {
+    let message = format!("waiting for {what}: {}", DisplayErrorContext(&err));
+    IacError::aws(resource, "wait", message).with_source(err)
+}
+
 /// Fails with [`IacError::NoCredentials`] when the credential chain finds nothing, before any call is
 /// made: otherwise the first call's dispatch failure would read like a network or region problem.
 async fn check_credentials(sdk: &SdkConfig) -> Result<(), IacError> {

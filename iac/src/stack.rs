@@ -1,7 +1,8 @@
 //! The todos stack, declared as code: deterministic names from project + stack, our tags, and nine
 //! kinds of typed resources whose outputs feed each other's inputs. The engine derives the
 //! dependency graph from these links (plus the one explicit `depends_on`: the log group must exist
-//! before the function, though the function does not consume any of its outputs).
+//! before the function, though the function does not consume any of its outputs). The stack's own
+//! outputs (`apiUrl`, ...) are exports: links to resource outputs, resolved after a run.
 //!
 //! With sign-in (`[auth] mode = "cognito" | "jwt"`) the table is keyed by owner, the role may
 //! `Query` instead of `Scan`, the function learns `AUTH_MODE=jwt`, CORS allows `authorization`, and

@@ -8,13 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_lambda::client::Waiters as _;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
 use aws_smithy_types::Blob;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, retry};
+use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, gone, retry, wait_failed};
 use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, tags_display};
 use crate::error::IacError;
 
@@ -205,7 +206,13 @@ pub fn diff(desired: &Function, observed: Option<&FunctionState>) -> Change {
 pub async fn read(aws: &Aws, desired: &Function) -> Result<Option<FunctionState>, IacError> {
     let out = match aws.lambda.get_function().function_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_lambda::operation::get_function::GetFunctionError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&desired.label(), "GetFunction", e)),
     };
     let Some(c) = out.configuration() else { return Ok(None) };
@@ -238,6 +245,9 @@ pub fn is_role_not_assumable(meta: &ErrorMeta) -> bool {
 pub fn is_update_in_progress(meta: &ErrorMeta) -> bool {
     meta.is("ResourceConflictException")
 }
+
+/// How long to wait for a new function to become `Active`.
+const FUNCTION_WAIT: Duration = Duration::from_secs(120);
 
 /// Whether the next call on a function may go ahead, from its `State` and `LastUpdateStatus`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +351,15 @@ pub async fn apply(
     let label = desired.label();
     let Some(live) = observed else {
         create_function_when_role_assumable(aws, desired, Backoff::IAM_PROPAGATION).await?;
-        return wait_until_ready(aws, &desired.name).await;
+        // A new function is `Pending` until Lambda has set it up: the SDK's waiter polls `State`.
+        return aws
+            .lambda
+            .wait_until_function_active_v2()
+            .function_name(&desired.name)
+            .wait(FUNCTION_WAIT)
+            .await
+            .map(|_| ())
+            .map_err(|e| wait_failed(&label, "the new function to become Active", e));
     };
     let config_props = ["runtime", "handler", "memory_mb", "timeout_seconds", "role", "environment"];
     if config_props.iter().any(|p| change.touches(p)) {
@@ -394,11 +412,13 @@ pub async fn apply(
 
 /// Deletes the function.
 pub async fn delete(aws: &Aws, live: &FunctionState) -> Result<(), IacError> {
-    match aws.lambda.delete_function().function_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("function {}", live.name), "DeleteFunction", e)),
-    }
+    let result = aws.lambda.delete_function().function_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception,
+        &format!("function {}", live.name),
+        "DeleteFunction",
+    )
 }
 
 impl Resource for Function {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use super::Tags;
 use super::integration::{self, Integration, IntegrationState};
 use super::route::{self, Route, RouteState};
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::plan::Step;
 use crate::engine::{Change, Diff, NodeId, Observed, Outputs, Resource, State, carries_tags, diff_tags, tags_display};
 use crate::error::IacError;
@@ -297,11 +297,13 @@ pub async fn delete(aws: &Aws, live: &HttpApiState) -> Result<(), IacError> {
 }
 
 async fn delete_api(aws: &Aws, name: &str, id: &str) -> Result<(), IacError> {
-    match aws.apigw.delete_api().api_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("http api {name} ({id})"), "DeleteApi", e)),
-    }
+    let result = aws.apigw.delete_api().api_id(id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError::is_not_found_exception,
+        &format!("http api {name} ({id})"),
+        "DeleteApi",
+    )
 }
 
 impl Resource for HttpApi {

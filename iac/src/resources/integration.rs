@@ -2,7 +2,7 @@
 
 use aws_sdk_apigatewayv2::types::IntegrationType;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
@@ -73,7 +73,13 @@ pub fn diff(desired: &Integration, observed: Option<&IntegrationState>) -> Chang
 pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<IntegrationState>, IacError> {
     let out = match aws.apigw.get_integrations().api_id(api_id).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(Vec::new()),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_apigatewayv2::operation::get_integrations::GetIntegrationsError::is_not_found_exception,
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(aws_error(LABEL, "GetIntegrations", e)),
     };
     Ok(out
@@ -145,11 +151,13 @@ pub async fn apply(
 
 /// Deletes the integration.
 pub async fn delete(aws: &Aws, live: &IntegrationState) -> Result<(), IacError> {
-    match aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(LABEL, "DeleteIntegration", e)),
-    }
+    let result = aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_integration::DeleteIntegrationError::is_not_found_exception,
+        LABEL,
+        "DeleteIntegration",
+    )
 }
 
 impl Resource for Integration {

@@ -2,6 +2,9 @@
 //! user pool, app client and domain for sign-in). Each has a declared type implementing the engine's
 //! [`crate::engine::Resource`] contract and a live-state type implementing [`crate::engine::State`]:
 //! a pure `diff(desired, observed) -> Change`, and effectful `read` / `apply` / `delete`.
+//!
+//! Adding a kind: a new file here implementing both traits (and its `pub mod` line), then one
+//! `s.add(...)` in [`crate::stack::declare`]. Nothing in the engine changes.
 
 pub mod authorizer;
 pub mod function;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
@@ -102,7 +102,13 @@ pub async fn read(aws: &Aws, desired: &Permission) -> Result<Option<PermissionSt
     let Some(function) = desired.function_name.value() else { return Ok(None) };
     let out = match aws.lambda.get_policy().function_name(function).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_lambda::operation::get_policy::GetPolicyError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&format!("permission {}", desired.statement_id), "GetPolicy", e)),
     };
     Ok(out.policy().and_then(|p| parse_statement(p, function, &desired.statement_id)))
@@ -130,18 +136,14 @@ pub async fn apply(aws: &Aws, desired: &Permission, observed: Option<&Permission
 
 /// Removes the statement.
 pub async fn delete(aws: &Aws, live: &PermissionState) -> Result<(), IacError> {
-    match aws
-        .lambda
-        .remove_permission()
-        .function_name(&live.function_name)
-        .statement_id(&live.statement_id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("permission {}", live.statement_id), "RemovePermission", e)),
-    }
+    let result =
+        aws.lambda.remove_permission().function_name(&live.function_name).statement_id(&live.statement_id).send().await;
+    gone(
+        result,
+        aws_sdk_lambda::operation::remove_permission::RemovePermissionError::is_resource_not_found_exception,
+        &format!("permission {}", live.statement_id),
+        "RemovePermission",
+    )
 }
 
 impl Resource for Permission {

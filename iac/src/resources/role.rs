@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError;
+use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError;
+
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
@@ -191,7 +194,12 @@ pub async fn read(aws: &Aws, desired: &Role) -> Result<Option<RoleState>, IacErr
     let label = desired.label();
     let role = match aws.iam.get_role().role_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => return Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&label, "GetRole", e)),
     };
     let Some(role) = role.role() else { return Ok(None) };
@@ -345,25 +353,19 @@ pub async fn delete(aws: &Aws, live: &RoleState) -> Result<(), IacError> {
     let label = format!("role {}", live.name);
     for arn in &live.attached {
         let r = aws.iam.detach_role_policy().role_name(&live.name).policy_arn(arn).send().await;
-        if let Err(e) = r
-            && !ErrorMeta::of(&e).is("NoSuchEntity")
-        {
-            return Err(aws_error(&label, "DetachRolePolicy", e));
-        }
+        gone(r, DetachRolePolicyError::is_no_such_entity_exception, &label, "DetachRolePolicy")?;
     }
     for (name, _) in &live.inline_policies {
         let r = aws.iam.delete_role_policy().role_name(&live.name).policy_name(name).send().await;
-        if let Err(e) = r
-            && !ErrorMeta::of(&e).is("NoSuchEntity")
-        {
-            return Err(aws_error(&label, "DeleteRolePolicy", e));
-        }
+        gone(r, DeleteRolePolicyError::is_no_such_entity_exception, &label, "DeleteRolePolicy")?;
     }
-    match aws.iam.delete_role().role_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => Ok(()),
-        Err(e) => Err(aws_error(&label, "DeleteRole", e)),
-    }
+    let result = aws.iam.delete_role().role_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+        &label,
+        "DeleteRole",
+    )
 }
 
 impl Resource for Role {

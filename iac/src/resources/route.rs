@@ -4,7 +4,7 @@
 
 use aws_sdk_apigatewayv2::types::AuthorizationType;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
@@ -91,7 +91,13 @@ pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<RouteState>, IacError> 
     loop {
         let out = match aws.apigw.get_routes().api_id(api_id).set_next_token(token.take()).send().await {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(routes),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_apigatewayv2::operation::get_routes::GetRoutesError::is_not_found_exception,
+                ) =>
+            {
+                return Ok(routes);
+            }
             Err(e) => return Err(aws_error(&format!("routes of api {api_id}"), "GetRoutes", e)),
         };
         routes.extend(out.items().iter().map(|r| RouteState {
@@ -155,11 +161,13 @@ pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) ->
 
 /// Deletes the route.
 pub async fn delete(aws: &Aws, live: &RouteState) -> Result<(), IacError> {
-    match aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("route {}", live.route_key), "DeleteRoute", e)),
-    }
+    let result = aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_route::DeleteRouteError::is_not_found_exception,
+        &format!("route {}", live.route_key),
+        "DeleteRoute",
+    )
 }
 
 impl Resource for Route {

@@ -4,7 +4,7 @@ use aws_sdk_apigatewayv2::operation::update_stage::builders::UpdateStageFluentBu
 use aws_sdk_apigatewayv2::types::RouteSettings;
 
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
@@ -88,7 +88,12 @@ pub async fn read(aws: &Aws, desired: &Stage) -> Result<Option<StageState>, IacE
     let Some(api_id) = desired.api_id.value() else { return Ok(None) };
     let out = match aws.apigw.get_stage().api_id(api_id).stage_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_apigatewayv2::operation::get_stage::GetStageError::is_not_found_exception) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&desired.label(), "GetStage", e)),
     };
     let settings = out.default_route_settings();
@@ -172,11 +177,13 @@ pub async fn apply(aws: &Aws, desired: &Stage, observed: Option<&StageState>, ch
 
 /// Deletes the stage.
 pub async fn delete(aws: &Aws, live: &StageState) -> Result<(), IacError> {
-    match aws.apigw.delete_stage().api_id(&live.api_id).stage_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("stage {}", live.name), "DeleteStage", e)),
-    }
+    let result = aws.apigw.delete_stage().api_id(&live.api_id).stage_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError::is_not_found_exception,
+        &format!("stage {}", live.name),
+        "DeleteStage",
+    )
 }
 
 impl State for StageState {

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
@@ -109,7 +109,13 @@ pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacE
     let label = desired.label();
     let out = match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
     };
     let Some(t) = out.table() else { return Ok(None) };
@@ -233,7 +239,13 @@ async fn wait_gone(aws: &Aws, desired: &Table) -> Result<(), IacError> {
     let label = desired.label();
     for _ in 0..120 {
         match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
             Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
         }
@@ -273,11 +285,13 @@ impl std::fmt::Display for ItemCount {
 
 /// Deletes the table.
 pub async fn delete(aws: &Aws, live: &TableState) -> Result<(), IacError> {
-    match aws.dynamodb.delete_table().table_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("table {}", live.name), "DeleteTable", e)),
-    }
+    let result = aws.dynamodb.delete_table().table_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_dynamodb::operation::delete_table::DeleteTableError::is_resource_not_found_exception,
+        &format!("table {}", live.name),
+        "DeleteTable",
+    )
 }
 
 impl Resource for Table {

@@ -12,7 +12,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Outputs, Resource, State, carries_tags, diff_tags, tags_display};
 use crate::error::IacError;
 
@@ -223,7 +223,7 @@ pub async fn read(aws: &Aws, desired: &UserPool) -> Result<Option<UserPoolState>
     for id in candidates {
         let out = match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => continue,
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolError::is_resource_not_found_exception) => continue,
             Err(e) => return Err(aws_error(&label, "DescribeUserPool", e)),
         };
         let Some(pool) = out.user_pool() else { continue };
@@ -347,11 +347,8 @@ pub async fn delete(aws: &Aws, live: &UserPoolState) -> Result<(), IacError> {
             super::user_pool_domain::delete(aws, &on_pool).await?;
         }
     }
-    match aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&label, "DeleteUserPool", e)),
-    }
+    let result = aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError::is_resource_not_found_exception, &label, "DeleteUserPool")
 }
 
 impl Resource for UserPool {

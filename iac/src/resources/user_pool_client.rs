@@ -6,7 +6,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowType, UserPoolClientType};
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
@@ -158,7 +158,7 @@ pub async fn read(aws: &Aws, desired: &UserPoolClient) -> Result<Option<UserPool
             .await
         {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsError::is_resource_not_found_exception) => return Ok(None),
             Err(e) => return Err(aws_error(&label, "ListUserPoolClients", e)),
         };
         id = out
@@ -174,7 +174,7 @@ pub async fn read(aws: &Aws, desired: &UserPoolClient) -> Result<Option<UserPool
     let Some(id) = id else { return Ok(None) };
     let out = match aws.cognito.describe_user_pool_client().user_pool_id(pool).client_id(&id).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientError::is_resource_not_found_exception) => return Ok(None),
         Err(e) => return Err(aws_error(&label, "DescribeUserPoolClient", e)),
     };
     Ok(out.user_pool_client().map(|c| state(pool, c)))
@@ -239,11 +239,9 @@ pub async fn apply(
 
 /// Deletes the client.
 pub async fn delete(aws: &Aws, live: &UserPoolClientState) -> Result<(), IacError> {
-    match aws.cognito.delete_user_pool_client().user_pool_id(&live.user_pool_id).client_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("user pool client {}", live.name), "DeleteUserPoolClient", e)),
-    }
+    let result =
+        aws.cognito.delete_user_pool_client().user_pool_id(&live.user_pool_id).client_id(&live.id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_client::DeleteUserPoolClientError::is_resource_not_found_exception, &format!("user pool client {}", live.name), "DeleteUserPoolClient")
 }
 
 impl Resource for UserPoolClient {

@@ -2,7 +2,7 @@
 //! The prefix is unique across a region's accounts, so it is found by name; it is ours only when it
 //! belongs to our pool. One that belongs to another pool is never adopted, changed or deleted.
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
+use crate::aws::{Aws, aws_error, gone};
 use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
@@ -119,11 +119,9 @@ pub async fn apply(
 
 /// Deletes the domain.
 pub async fn delete(aws: &Aws, live: &UserPoolDomainState) -> Result<(), IacError> {
-    match aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("user pool domain {}", live.domain), "DeleteUserPoolDomain", e)),
-    }
+    let result =
+        aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_domain::DeleteUserPoolDomainError::is_resource_not_found_exception, &format!("user pool domain {}", live.domain), "DeleteUserPoolDomain")
 }
 
 impl Resource for UserPoolDomain {
