@@ -119,6 +119,30 @@ impl Aws {
         Aws::from_sdk_config(&sdk).await
     }
 
+    /// Clients that are never called (unit tests of the engine with in-memory resource kinds):
+    /// no credentials, no STS call, an endpoint nothing listens on.
+    #[cfg(test)]
+    pub(crate) fn offline() -> Aws {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        Aws {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            calls: CallCounter::default(),
+            settle: Duration::ZERO,
+        }
+    }
+
     /// Builds clients from an SDK config (tests pass one pointing at the emulator) and asks STS who we are.
     pub async fn from_sdk_config(sdk: &SdkConfig) -> Result<Aws, IacError> {
         let region = sdk
