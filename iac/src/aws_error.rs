@@ -141,22 +141,22 @@ pub fn from_code(code: &str, message: &str, resource: &str, action: &str) -> Opt
             Some((a, r)) => (a.clone(), r.clone(), format!("grant {a} on {r} to these credentials, or use others")),
             None => (action.to_owned(), resource.to_owned(), format!("{code}: {message}")),
         };
-        return Some(IacError::AccessDenied { resource, action, message });
+        return Some(IacError::AccessDenied { resource, action, message, source: None });
     }
     None
 }
 
 /// The error for a failed `sts:GetCallerIdentity`, the first call of every command: unreachable,
 /// timed out, expired, rejected, denied, or (anything else) AWS's code and message.
-pub fn connect_error<E, R>(host: &str, err: &SdkError<E, R>) -> IacError
+pub fn connect_error<E, R>(host: &str, err: SdkError<E, R>) -> IacError
 where
-    E: ProvideErrorMetadata + StdError + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    if let Some(e) = transport(host, err) {
+    if let Some(e) = transport(host, &err) {
         return e;
     }
-    if let SdkError::ServiceError(s) = err {
+    if let SdkError::ServiceError(s) = &err {
         let code = s.err().code().unwrap_or("Unknown");
         let message = s.err().message().unwrap_or_default();
         if let Some(e) = from_code(code, message, "the account", "sts:GetCallerIdentity") {
@@ -164,22 +164,24 @@ where
         }
         return IacError::NoCredentials {
             message: format!("sts:GetCallerIdentity at {host} failed: {code}: {message}"),
+            source: Some(Box::new(err)),
         };
     }
-    IacError::NoCredentials { message: chain_text(err) }
+    IacError::NoCredentials { message: chain_text(&err), source: Some(Box::new(err)) }
 }
 
 /// The error for a credential provider that found nothing or failed (before any call).
-pub fn credentials_error(err: &aws_credential_types::provider::error::CredentialsError) -> IacError {
+pub fn credentials_error(err: aws_credential_types::provider::error::CredentialsError) -> IacError {
     use aws_credential_types::provider::error::CredentialsError as C;
-    let text = chain_text(err);
+    let text = chain_text(&err);
     match err {
         C::CredentialsNotLoaded(_) => IacError::NoCredentials {
             message: "none found in the environment, ~/.aws/config and ~/.aws/credentials, SSO or instance metadata"
                 .to_owned(),
+            source: Some(Box::new(err)),
         },
         _ if text.to_ascii_lowercase().contains("expired") => IacError::CredentialsExpired { message: text },
-        _ => IacError::NoCredentials { message: text },
+        _ => IacError::NoCredentials { message: text, source: Some(Box::new(err)) },
     }
 }
 

@@ -3,6 +3,7 @@
 //! package, connects, asks for confirmation, prints progress (to stderr when stdout carries the
 //! `--json` document); the work itself is in [`crate::ops`], [`crate::smoke`] and [`crate::logs`].
 
+use std::cell::RefCell;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,16 +14,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::aws::Aws;
 use crate::config::{StackConfig, validate_region, validate_stack_name};
 use crate::engine::apply::ApplyOptions;
-use crate::engine::graph::Graph;
-use crate::engine::{Action, Progress, ProgressSink, StopSignal, plan};
+use crate::engine::plan::Plan;
+use crate::engine::{Action, Progress, ProgressSink, StopSignal};
 use crate::error::IacError;
 use crate::ops;
 use crate::outputs::StackOutputs;
-use crate::report::{self, Document};
+use crate::report::{self, Document, ErrorDoc};
 use crate::resources::Target;
 use crate::resources::function::Code;
 use crate::smoke;
-use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
+use crate::stack::{Names, PROJECT, StackSpec};
 
 /// Deploys the todos API to AWS (preview, up, destroy, outputs) and checks it once deployed (smoke, logs).
 #[derive(Debug, Parser)]
@@ -31,6 +32,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// On failure, print the whole chain of causes (also when RUST_LOG is set).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 /// The commands.
@@ -215,12 +219,12 @@ fn say(json: bool, text: &str) {
     if json { err(text) } else { out(text) }
 }
 
-fn confirm(verb: &'static str, question: &str, yes: bool, json: bool) -> Result<bool, IacError> {
+fn confirm(verb: &'static str, question: &str, yes: bool, json: bool) -> Result<bool, CliError> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(IacError::NeedsConfirmation { verb });
+        return Err(CliError::NeedsConfirmation { verb });
     }
     say(json, &format!("{question} [y/N] "));
     let mut answer = String::new();
@@ -308,8 +312,30 @@ fn header(s: &Session) -> String {
     )
 }
 
+/// Errors only the command line can have; everything else is the library's [`IacError`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A mutating command needs confirmation and none can be given.
+    #[error("refusing to {verb} without confirmation: stdin is not a terminal; pass --yes to {verb} non-interactively")]
+    NeedsConfirmation {
+        /// `up` or `destroy`.
+        verb: &'static str,
+    },
+    /// What the operation itself reports.
+    #[error(transparent)]
+    Iac(#[from] IacError),
+}
+
+/// The `--json` form of a failure.
+fn error_doc(e: &CliError) -> ErrorDoc {
+    match e {
+        CliError::Iac(inner) => ErrorDoc::from(inner),
+        CliError::NeedsConfirmation { .. } => ErrorDoc { kind: "NeedsConfirmation".to_owned(), message: e.to_string() },
+    }
+}
+
 /// Runs one command.
-pub async fn run(cli: Cli) -> Result<(), IacError> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     // With `--json` the document goes to stdout on success and on failure alike.
     let (command, stack, json) = match &cli.command {
         Command::Preview { stack, json, .. } => ("preview", stack.stack.clone(), *json),
@@ -318,30 +344,37 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
         Command::Outputs { stack, json } => ("outputs", stack.stack.clone(), *json),
         Command::Smoke { .. } | Command::Logs { .. } => ("", String::new(), false),
     };
-    let mut doc = Document::new(command, &stack);
-    let result = run_command(cli.command, &mut doc).await;
+    let doc = RefCell::new(Document::new(command, &stack));
+    let result = run_command(cli.command, &doc).await;
     if json {
-        let doc = match &result {
-            Ok(()) => doc,
-            Err(e) => doc.failed(e),
-        };
+        let mut doc = doc.into_inner();
+        if let Err(e) = &result {
+            doc.ok = false;
+            doc.error = Some(error_doc(e));
+        }
         out(&doc.to_json());
     }
     result
 }
 
-fn located(doc: &mut Document, s: &Session) {
-    doc.region = Some(s.aws.region.clone());
-    doc.account = Some(s.aws.account.clone());
+fn located(doc: &RefCell<Document>, s: &Session) {
+    let mut d = doc.borrow_mut();
+    d.region = Some(s.aws.region.clone());
+    d.account = Some(s.aws.account.clone());
 }
 
-async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacError> {
+fn with_plan(doc: &RefCell<Document>, plan: &Plan) {
+    let d = doc.borrow().clone().with_plan(plan);
+    *doc.borrow_mut() = d;
+}
+
+async fn run_command(command: Command, doc: &RefCell<Document>) -> Result<(), CliError> {
     match command {
         Command::Preview { stack, zip, json } => {
             let s = connect(&stack, Some(&zip.zip)).await?;
             located(doc, &s);
             let plan = ops::preview(&s.aws, &s.spec).await?;
-            *doc = doc.clone().with_plan(&plan);
+            with_plan(doc, &plan);
             say(json, &header(&s));
             say(json, &plan.render());
             Ok(())
@@ -350,24 +383,25 @@ async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacErro
             let started = Instant::now();
             let s = connect(&stack, Some(&zip.zip)).await?;
             located(doc, &s);
-            let graph = Graph::new(&declare(&s.spec))?;
-            let plan = plan::plan(&s.aws, &graph).await?;
-            *doc = doc.clone().with_plan(&plan);
-            plan.check_ownership()?;
-            say(json, &header(&s));
-            say(json, &plan.render());
-            // Before asking: a refused replace should not wait for a yes first.
-            ops::check_data_loss(&s.aws, &plan, allow_data_loss).await?;
-            if plan.has_changes() && !confirm("up", "Apply these changes?", yes, json)? {
-                say(json, "Nothing changed.\n");
-                doc.applied = Some(Vec::new());
-                return Ok(());
-            }
             let path = StackOutputs::path(&s.root, &s.spec.names.stack);
+            let show = |plan: &Plan| {
+                with_plan(doc, plan);
+                say(json, &header(&s));
+                say(json, &plan.render());
+            };
+            let approve = |_: &Plan| confirm("up", "Apply these changes?", yes, json);
             let result =
-                ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(allow_data_loss, json), Some(&path)).await?;
-            doc.applied = Some(report::applied_of(&result.report));
-            doc.outputs = Some(result.outputs.clone());
+                ops::up_with(&s.aws, &s.spec, &options(allow_data_loss, json), Some(&path), show, approve).await?;
+            let Some(result) = result else {
+                say(json, "Nothing changed.\n");
+                doc.borrow_mut().applied = Some(Vec::new());
+                return Ok(());
+            };
+            {
+                let mut d = doc.borrow_mut();
+                d.applied = Some(report::applied_of(&result.report));
+                d.outputs = Some(result.outputs.clone());
+            }
             let mutating: u64 = s.aws.calls.mutating().values().sum();
             say(
                 json,
@@ -391,54 +425,43 @@ async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacErro
         Command::Destroy { stack, yes, json } => {
             let s = connect(&stack, None).await?;
             located(doc, &s);
-            let graph = Graph::new(&declare_for_destroy(&s.spec))?;
-            let plan = plan::plan(&s.aws, &graph).await?;
-            // What destroy would do to each live resource of ours: delete it.
-            let mut steps: Vec<report::StepDoc> =
-                plan.steps.iter().filter(|st| st.observed.is_some()).map(report::StepDoc::from).collect();
-            for st in steps.iter_mut().filter(|st| !st.foreign) {
-                st.action = "delete";
-                st.changes.clear();
-            }
-            doc.summary = Some(report::Summary {
-                delete: steps.iter().filter(|st| !st.foreign).count(),
-                ..report::Summary::default()
-            });
-            doc.steps = Some(steps);
+            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
             say(json, &header(&s));
-            let live: Vec<&str> = plan
-                .steps
-                .iter()
-                .filter(|st| st.observed.is_some() && !st.foreign)
-                .map(|st| st.label.as_str())
-                .collect();
-            if live.is_empty() {
+            let mut asked = false;
+            let approve = |plan: &Plan| {
+                asked = true;
+                // What destroy does to each live resource of ours: delete it.
+                let steps: Vec<report::StepDoc> = plan
+                    .steps
+                    .iter()
+                    .filter(|st| st.observed.is_some() && !st.foreign)
+                    .map(|st| report::StepDoc { action: "delete", changes: Vec::new(), ..report::StepDoc::from(st) })
+                    .collect();
+                doc.borrow_mut().steps = Some(steps);
+                let list: Vec<String> = ops::doomed(plan).iter().map(|l| format!("  - {l}")).collect();
+                say(json, &format!("Will delete:\n{}\n", list.join("\n")));
+                confirm("destroy", "Delete these resources?", yes, json)
+            };
+            let result = ops::destroy_with(&s.aws, &s.spec, &options(false, json), Some(&path), approve).await?;
+            let Some(removed) = result else {
+                say(json, "Nothing deleted.\n");
+                doc.borrow_mut().applied = Some(Vec::new());
+                return Ok(());
+            };
+            if !asked {
                 say(json, "Nothing of this stack exists.\n");
-            } else {
-                say(
-                    json,
-                    &format!(
-                        "Will delete:\n{}\n",
-                        live.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
-                    ),
-                );
-                if !confirm("destroy", "Delete these resources?", yes, json)? {
-                    say(json, "Nothing deleted.\n");
-                    doc.applied = Some(Vec::new());
-                    return Ok(());
-                }
             }
-            let result = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options(false, json)).await?;
-            doc.applied = Some(report::removed_of(&result));
-            doc.left_alone = Some(result.left_alone.clone());
-            for l in &result.left_alone {
+            {
+                let mut d = doc.borrow_mut();
+                let applied = report::removed_of(&removed);
+                d.summary = Some(report::Summary { delete: applied.len(), ..report::Summary::default() });
+                d.applied = Some(applied);
+                d.left_alone = Some(removed.left_alone.clone());
+            }
+            for l in &removed.left_alone {
                 say(json, &format!("Left alone (has our name but not our tags): {l}\n"));
             }
-            say(json, &format!("Removed {} resource(s).\n", result.removed.len()));
-            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
-            if path.exists() {
-                let _ = std::fs::remove_file(&path);
-            }
+            say(json, &format!("Removed {} resource(s).\n", removed.removed.len()));
             Ok(())
         }
         Command::Outputs { stack, json } => {
@@ -447,7 +470,7 @@ async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacErro
                 Ok(s) => {
                     located(doc, &s);
                     let outputs = ops::outputs(&s.aws, &s.spec).await?;
-                    doc.outputs = Some(outputs.clone());
+                    doc.borrow_mut().outputs = Some(outputs.clone());
                     match outputs {
                         Some(o) if !json => out(&o.render()),
                         Some(_) => {}
@@ -467,18 +490,18 @@ async fn run_command(command: Command, doc: &mut Document) -> Result<(), IacErro
                         if !json {
                             out(&o.render());
                         }
-                        doc.outputs = Some(Some(o));
+                        doc.borrow_mut().outputs = Some(Some(o));
                     }
-                    None => return Err(e),
+                    None => return Err(e.into()),
                 },
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
             Ok(())
         }
         Command::Smoke { stack, url, token, token_cmd, sign_in, origin, timeout } => {
-            smoke(&stack, url, token, token_cmd, sign_in, origin, timeout).await
+            Ok(smoke(&stack, url, token, token_cmd, sign_in, origin, timeout).await?)
         }
-        Command::Logs { stack, since, follow, filter } => logs(&stack, &since, follow, filter.as_deref()).await,
+        Command::Logs { stack, since, follow, filter } => Ok(logs(&stack, &since, follow, filter.as_deref()).await?),
     }
 }
 

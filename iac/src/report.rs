@@ -129,27 +129,12 @@ pub struct ChangeDoc {
     pub new: Option<String>,
 }
 
-/// `(kind, name)` of a step: the declaration's, else parsed from its label (`kind name`).
-fn kind_and_name(s: &Step) -> (String, String) {
-    if let Some(r) = &s.desired {
-        return (r.kind().to_owned(), r.name());
-    }
-    // Multi-word kinds first, so `http api x` is not read as kind `http`.
-    for kind in ["http api", "user pool client", "user pool domain", "user pool", "log group"] {
-        if let Some(rest) = s.label.strip_prefix(kind).and_then(|r| r.strip_prefix(' ')) {
-            return (kind.to_owned(), rest.to_owned());
-        }
-    }
-    s.label.split_once(' ').map_or((s.label.clone(), String::new()), |(k, n)| (k.to_owned(), n.to_owned()))
-}
-
 impl From<&Step> for StepDoc {
     fn from(s: &Step) -> StepDoc {
-        let (kind, name) = kind_and_name(s);
         StepDoc {
             id: s.id.clone(),
-            kind,
-            name,
+            kind: s.kind.to_owned(),
+            name: s.name.clone(),
             action: action_name(s.change.action),
             changes: s
                 .change
@@ -248,14 +233,14 @@ mod tests {
 
     #[test]
     fn an_error_is_its_variant_name_and_its_message() {
-        let e = IacError::NeedsConfirmation { verb: "up" };
+        let e = IacError::Graph("a cycle".into());
         let d = ErrorDoc::from(&e);
-        assert_eq!(d.kind, "NeedsConfirmation");
-        assert!(d.message.starts_with("refusing to up without confirmation"));
+        assert_eq!(d.kind, "Graph");
+        assert_eq!(d.message, "stack graph: a cycle");
         let doc = Document::new("up", "dev").failed(&e);
         let v: serde_json::Value = serde_json::from_str(&doc.to_json()).unwrap();
         assert_eq!(v["ok"], false);
-        assert_eq!(v["error"]["kind"], "NeedsConfirmation");
+        assert_eq!(v["error"]["kind"], "Graph");
         assert_eq!(v["version"], 1);
         assert!(v.get("steps").is_none());
     }

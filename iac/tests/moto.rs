@@ -1,5 +1,5 @@
 //! The deploy crate against a real emulator: a moto server started here (on loopback, a free port),
-//! shared by the tests of this file one at a time, reset between tests.
+//! shared by every test of this binary (this file and its modules) one at a time, reset between tests.
 //!
 //! moto gaps and how they are covered: UpdateStage answers 500 (stage updates are checked by the
 //! request-building unit test in `stage.rs` and the pure diff); Lambda never reports an update in
@@ -24,7 +24,10 @@ use iac::{IacError, ops};
 
 mod support;
 
-/// The sign-in stacks (`[auth]`): a module of this binary, so it links no extra test executable.
+// Every integration test of the crate is a module of this one binary: each test executable links
+// all the AWS SDKs again, so one binary builds and links them once.
+
+/// The sign-in stacks (`[auth]`).
 #[path = "moto/sign_in.rs"]
 mod sign_in;
 
@@ -40,9 +43,16 @@ mod logs;
 #[path = "moto/errors.rs"]
 mod errors;
 
+/// Deploy reliability: the real `iac` binary killed at every progress point, concurrent `up`s.
+#[path = "moto/deploy_crash.rs"]
+mod deploy_crash;
 /// `--json` documents of preview / up / destroy / outputs.
 #[path = "moto/json.rs"]
 mod json;
+
+/// Least privilege of the function's role, built and deployed.
+#[path = "moto/security.rs"]
+mod security;
 
 use support::{aws, dev_table_policy, exclusive, http, moto, zip_with};
 
