@@ -121,5 +121,5 @@ down: destroy ## alias of destroy
 outputs: ## the stack's outputs (API URL)
 	$(IAC) outputs $(IAC_FLAGS)
 
-bench: ## the benchmark table (writes bench/RESULTS.md)
-	python3 bench/run.py
+bench: ## the benchmark table (writes bench/RESULTS.md); installs its tools first (bench/setup.sh)
+	@python=$$(bash bench/setup.sh | tail -1) && "$$python" bench/run.py
