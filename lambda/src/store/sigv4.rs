@@ -22,6 +22,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::{GetIdentityResolver, RuntimeComponents};
 use aws_smithy_types::Document;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_types::SigningName;
+use aws_types::region::SigningRegion;
 use ring::{digest, hmac};
 
 /// The SDK's id for SigV4: registering this scheme under it replaces the SDK's signer.
@@ -78,13 +80,16 @@ impl Sign for SigV4Signer {
     ) -> Result<(), BoxError> {
         let credentials = identity.data::<Credentials>().ok_or("SigV4 signing needs AWS credentials")?;
         let operation = config_bag.load::<SigV4OperationSigningConfig>().ok_or("no SigV4 signing configuration")?;
-        // As the SDK's signer: the endpoint's auth scheme properties win over the operation's defaults.
+        // As the SDK's signer: the endpoint's auth scheme properties, else the client's signing region and
+        // name, else the operation's defaults.
         let endpoint = auth_scheme_endpoint_config.as_document();
         let region = endpoint_str(endpoint, "signingRegion")
+            .or(config_bag.load::<SigningRegion>().map(|r| r.as_ref()))
             .or(operation.region.as_ref().map(|r| r.as_ref()))
             .ok_or("no SigV4 signing region")?
             .to_owned();
         let service = endpoint_str(endpoint, "signingName")
+            .or(config_bag.load::<SigningName>().map(|n| n.as_ref()))
             .or(operation.name.as_ref().map(|n| n.as_ref()))
             .ok_or("no SigV4 signing name")?
             .to_owned();
