@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -67,38 +68,37 @@ def lambda_env(rt: FakeRuntime, ddb: CannedDynamo | None, extra: dict | None = N
 def run_lambda(binary: str, events: list[bytes], n: int, callgrind: bool = False, extra_env: dict | None = None,
                timeout: float = 900, rss: bool = False) -> dict:
     """Runs `binary` against a fresh fake runtime + canned DynamoDB for `n` events. `rss`: also the process's
-    peak resident set (`ru_maxrss` of that one child, from wait4), in bytes, as out["peak_rss"]."""
+    peak resident set (VmHWM, read when it asks for the event after the last), in bytes, as out["peak_rss"]."""
     ddb = CannedDynamo(100)
-    rt = FakeRuntime(events, n)
+    pid: list[int] = []
+    peak: list[int] = []
+
+    def read_peak() -> None:
+        if pid:
+            with open(f"/proc/{pid[0]}/status") as f:
+                peak.extend(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+    rt = FakeRuntime(events, n, read_peak if rss else None)
     try:
         cmd = [binary]
         if callgrind:
             cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", binary]
         t0 = time.perf_counter()
         p = start(cmd, env=lambda_env(rt, ddb, extra_env), stderr=subprocess.PIPE if callgrind else subprocess.DEVNULL)
+        pid.append(p.pid)
         try:
-            if rss:
-                # Not p.poll() / communicate(): they would reap the child, and wait4 must (for its rusage).
-                deadline = time.time() + timeout
-                while time.time() < deadline and os.waitid(
-                        os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-                    time.sleep(0.01)
-                if time.time() >= deadline:
-                    p.kill()
-                _, status, usage = os.wait4(p.pid, 0)
-                p.returncode = os.waitstatus_to_exitcode(status)
-                err = b""
-                peak_rss = usage.ru_maxrss * 1024
-            else:
-                _, err = p.communicate(timeout=timeout)
+            _, err = p.communicate(timeout=timeout)
         finally:
             stop(p)
         t_end = time.perf_counter()
-        out = {"rt": rt, "ddb_calls": dict(ddb.calls), "ddb_first": dict(ddb.first_request), "exit": p.returncode,
+        out = {"rt": rt, "ddb_calls": dict(ddb.calls), "ddb_first": dict(ddb.first_request),
+               "ddb_headers": dict(ddb.first_headers), "exit": p.returncode,
                "wall": t_end - t0,
                "init_wall": (rt.first_next_at - t0) if rt.first_next_at else None}
         if rss:
-            out["peak_rss"] = peak_rss
+            if not peak:
+                raise RuntimeError(f"{os.path.basename(binary)}: no VmHWM read before it ended")
+            out["peak_rss"] = peak[0]
         if callgrind:
             text = err.decode(errors="replace")
             m = re.search(r"Collected\s*:\s*(\d+)", text)
@@ -129,6 +129,45 @@ def check_ddb(r: dict, n: int, per_event: dict[str, int], what: str) -> None:
         raise RuntimeError(f"{what}: canned DynamoDB calls {r['ddb_calls']} (want {want})")
 
 
+def check_signature(r: dict, op: str, what: str) -> None:
+    """The bootstrap signs its DynamoDB requests itself (lambda/src/store/sigv4.rs): the first `op` request's
+    Authorization header must be what botocore's SigV4 computes for the same request, time and credentials
+    over the same signed headers. A mismatch would fail every call on AWS (the emulators do not check)."""
+    import botocore.auth
+    import botocore.credentials
+    from botocore.awsrequest import AWSRequest
+
+    headers, body = r["ddb_headers"][op], r["ddb_first"][op]
+    signed = re.search(r"SignedHeaders=([^,]+)", headers.get("authorization", ""))
+    if not signed:
+        raise RuntimeError(f"{what}: {op} request has no SigV4 Authorization header: {headers}")
+    names = signed.group(1).split(";")
+    at = dt.datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
+    request = AWSRequest(method="POST", url=f"http://{headers['host']}/", data=body,
+                         headers={k: headers[k] for k in names if k not in ("host", "x-amz-date", "x-amz-security-token")})
+    creds = botocore.credentials.Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"],
+                                             CREDS["AWS_SESSION_TOKEN"])
+
+    class At(dt.datetime):  # botocore signs "now": the request's own x-amz-date here
+        @classmethod
+        def utcnow(cls):  # noqa: ANN206
+            return at
+
+        @classmethod
+        def now(cls, tz=None):  # noqa: ANN206
+            return at.replace(tzinfo=tz) if tz else at
+
+    saved = botocore.auth.datetime.datetime
+    botocore.auth.datetime.datetime = At
+    try:
+        botocore.auth.SigV4Auth(creds, "dynamodb", REGION).add_auth(request)
+    finally:
+        botocore.auth.datetime.datetime = saved
+    if request.headers["Authorization"] != headers["authorization"]:
+        raise RuntimeError(f"{what}: {op} signature differs from botocore's SigV4:\n  bootstrap {headers['authorization']}"
+                           f"\n  botocore  {request.headers['Authorization']}")
+
+
 def cg_init_and_event(binary: str, ev: bytes, what: str, want_status: int, extra_env: dict | None = None,
                       ddb_per_event: dict[str, int] | None = None, seen: dict | None = None) -> tuple[int, float, int]:
     """callgrind total(N=1) and total(N=1+EVENTS) → (init, per-event, total(0)).
@@ -141,7 +180,8 @@ def cg_init_and_event(binary: str, ev: bytes, what: str, want_status: int, extra
         check_ddb(r1, 1, ddb_per_event, what)
         check_ddb(rn, 1 + EVENTS, ddb_per_event, what)
     if seen is not None:
-        seen.update(response=json.loads(r1["rt"].bodies[0]), ddb_first=r1["ddb_first"], ddb_calls=rn["ddb_calls"])
+        seen.update(response=json.loads(r1["rt"].bodies[0]), ddb_first=r1["ddb_first"], ddb_headers=r1["ddb_headers"],
+                    ddb_calls=rn["ddb_calls"])
     per_event = (rn["ir"] - r1["ir"]) / EVENTS
     init = r1["ir"] - per_event
     log(f"  callgrind {what}: total(1)={r1['ir']:,} total({1 + EVENTS})={rn['ir']:,} per event={per_event:,.0f}")

@@ -178,7 +178,7 @@ def warm_peer(s: str) -> None:
               "lambda_http + aws-config + aws-sdk-dynamodb + serde_dynamo with their default features, from "
               "crates.io, own lock file; release profile with thin LTO, panic abort, strip), run on the POST event "
               "with the example's five-string item as body, one PutItem per event against the same canned "
-              "DynamoDB. Peak RSS = ru_maxrss of the process (wait4) after the events, no callgrind.")
+              "DynamoDB. Peak RSS = the process's VmHWM when it asks for the event after the last, no callgrind.")
 
 
 def warm_signed_in(s: str) -> None:
@@ -198,12 +198,18 @@ def warm_signed_in(s: str) -> None:
         r = run_lambda(BOOTSTRAP, [ev], 1)
         check_status(r["rt"], status, f"bootstrap {k}, sign-in off")
         check_ddb(r, 1, calls, f"bootstrap {k}, sign-in off")
-        seen.update(response=json.loads(r["rt"].bodies[0]), ddb_first=r["ddb_first"])
+        seen.update(response=json.loads(r["rt"].bodies[0]), ddb_first=r["ddb_first"], ddb_headers=r["ddb_headers"])
     for k, (ev, status, calls, seen) in run_on.items():
         _, BOOT_CG[f"{k} on"], _ = cg_init_and_event(BOOTSTRAP, ev, f"bootstrap {k}, sign-in on", status,
                                                      extra_env=SIGNED_IN_ENV, ddb_per_event=calls, seen=seen)
     # What the signed-in runs asked DynamoDB, and that they answered what the unsigned ones do.
     sub = json.loads(JWT_GET_EVENT)["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    for seen, op, what in ((off_get, "Scan", "GET, sign-in off"), (off_post, "PutItem", "POST, sign-in off"),
+                           (on_get, "Query", "GET, sign-in on"), (on_post, "PutItem", "POST, sign-in on")):
+        check_signature(seen, op, f"bootstrap {what}")
+    R.note(s, "SigV4: the first Scan, Query and PutItem of the runs above carry an Authorization header equal to "
+              "botocore's SigV4 for the same request, time and credentials (the bootstrap signs with its own "
+              "signer, lambda/src/store/sigv4.rs; the canned DynamoDB and the emulators do not check signatures).")
     q = json.loads(on_get["ddb_first"]["Query"])
     if "UserId" not in q.get("ExpressionAttributeNames", {}).values() or \
             {"S": sub} not in q.get("ExpressionAttributeValues", {}).values():
