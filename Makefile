@@ -79,7 +79,7 @@ test-schema: ## schemathesis against the OpenAPI document on the dev server, ope
 	bash lambda/tests/schemathesis.sh 60
 
 test-extended: deps ## the long runs: more load, 10 min of schemathesis, long deploy-interruption trials
-	LOAD_OPS=200 cargo test -p todos --test load -- --nocapture
+	LOAD_OPS=200 cargo test -p todos --test it load:: -- --nocapture
 	bash lambda/tests/schemathesis.sh 600
 	cargo test -p iac -- --ignored --nocapture
 	bash lambda/fuzz/run.sh 300

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { freePort, launchBrowser, sleep, startApi, startStaticServer } from './support.mjs';
+import { animationsSettled, freePort, launchBrowser, startApi, startStaticServer } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const clientDir = resolve(here, '..');
@@ -28,7 +28,7 @@ let browser;
 let page;
 
 async function shot(name) {
-  await sleep(400); // let Ionic's animations settle
+  await animationsSettled(page);
   await page.screenshot({ path: join(resultsDir, name), fullPage: false });
 }
 
@@ -54,7 +54,7 @@ async function apiTodos() {
 async function openAddForm() {
   await page.getByRole('button', { name: 'Add todo' }).click();
   await modal().locator('ion-textarea.description-field textarea').waitFor({ state: 'visible' });
-  await sleep(300);
+  await animationsSettled(page);
 }
 
 async function fillForm({ description, priority, date, time }) {

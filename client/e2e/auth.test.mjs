@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   OIDC,
+  animationsSettled,
   apiSupportsAuth,
   freePort,
   launchBrowser,
@@ -51,7 +52,7 @@ async function openApp() {
 
 /** Waits for Ionic's transitions to end (no element animating), then takes the screenshot. */
 async function shot(page, name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: 5000 }).catch(() => undefined);
+  await animationsSettled(page);
   await page.screenshot({ path: join(shotsDir, name) });
 }
 

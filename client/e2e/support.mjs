@@ -39,6 +39,25 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Resolves once no finite animation is running in `page`: Ionic animates modals, toasts, popovers and
+ * page transitions with the Web Animations API, mostly inside shadow roots, so those are searched too.
+ * Endless animations such as spinners are ignored. Checked every frame, for at most `timeoutMs`.
+ */
+export async function animationsSettled(page, timeoutMs = 5_000) {
+  await page.waitForFunction(
+    () => {
+      const roots = [document];
+      for (const el of document.querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot);
+      return roots
+        .flatMap((root) => root.getAnimations())
+        .every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity);
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 'raf' },
+  );
+}
+
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const srv = net.createServer();

@@ -101,6 +101,10 @@ pub struct Aws {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// Every AWS call made through these clients.
     pub calls: CallCounter,
+    /// How long the creator of a resource whose name is not unique waits before checking for a
+    /// concurrent creator ([`crate::resources::http_api::SETTLE`] by default). Tests that run no
+    /// concurrent `up` set it to zero.
+    pub settle: Duration,
 }
 
 impl Aws {
@@ -113,6 +117,30 @@ impl Aws {
         }
         let sdk = loader.load().await;
         Aws::from_sdk_config(&sdk).await
+    }
+
+    /// Clients that are never called (unit tests of the engine with in-memory resource kinds):
+    /// no credentials, no STS call, an endpoint nothing listens on.
+    #[cfg(test)]
+    pub(crate) fn offline() -> Aws {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        Aws {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            calls: CallCounter::default(),
+            settle: Duration::ZERO,
+        }
     }
 
     /// Builds clients from an SDK config (tests pass one pointing at the emulator) and asks STS who we are.
@@ -134,7 +162,7 @@ impl Aws {
                     message: format!("cannot reach AWS there ({})", meta.text()),
                 }
             } else {
-                IacError::NoCredentials { message: meta.text() }
+                IacError::NoCredentials { message: meta.text(), source: Some(Box::new(e)) }
             }
         })?;
         let account = who.account().unwrap_or_default().to_owned();
@@ -161,6 +189,7 @@ impl Aws {
             region,
             account,
             calls,
+            settle: crate::resources::http_api::SETTLE,
         })
     }
 }
@@ -224,10 +253,35 @@ impl ErrorMeta {
 /// Translates an SDK error on `resource` during `action` into an [`IacError`] a person can act on.
 pub fn aws_error<E, R>(resource: &str, action: &str, err: SdkError<E, R>) -> IacError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    classify(resource, action, ErrorMeta::of(&err))
+    classify(resource, action, ErrorMeta::of(&err)).with_source(err)
+}
+
+/// The result of a delete: the SDK's typed "not found" answer (`not_found`, e.g.
+/// `DeleteTableError::is_resource_not_found_exception`) means the resource is already gone.
+pub fn gone<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    not_found: fn(&E) -> bool,
+    resource: &str,
+    action: &str,
+) -> Result<(), IacError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(not_found) => Ok(()),
+        Err(e) => Err(aws_error(resource, action, e)),
+    }
+}
+
+/// The failure of one of the SDK's waiters (`wait_until_...`) while waiting for `what`.
+pub fn wait_failed(resource: &str, what: &str, err: impl std::error::Error + Send + Sync + 'static) -> IacError {
+    let message = format!("waiting for {what}: {}", DisplayErrorContext(&err));
+    IacError::aws(resource, "wait", message).with_source(err)
 }
 
 /// Fails with [`IacError::NoCredentials`] when the credential chain finds nothing, before any call is
@@ -235,11 +289,14 @@ where
 async fn check_credentials(sdk: &SdkConfig) -> Result<(), IacError> {
     use aws_sdk_sts::config::ProvideCredentials as _;
     let Some(provider) = sdk.credentials_provider() else {
-        return Err(IacError::NoCredentials { message: "no credential provider is configured".to_owned() });
+        return Err(IacError::NoCredentials {
+            message: "no credential provider is configured".to_owned(),
+            source: None,
+        });
     };
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
-        Err(e) => Err(IacError::NoCredentials { message: e.to_string() }),
+        Err(e) => Err(IacError::NoCredentials { message: e.to_string(), source: Some(Box::new(e)) }),
     }
 }
 
@@ -266,14 +323,15 @@ pub fn classify(resource: &str, action: &str, meta: ErrorMeta) -> IacError {
             resource: resource.to_owned(),
             action: action.to_owned(),
             message: meta.message.unwrap_or_default(),
+            source: None,
         };
     }
     if BAD_CREDENTIALS.contains(&code)
         || meta.transport.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("credential"))
     {
-        return IacError::NoCredentials { message: meta.text() };
+        return IacError::NoCredentials { message: meta.text(), source: None };
     }
-    IacError::Aws { resource: resource.to_owned(), action: action.to_owned(), message: meta.text() }
+    IacError::aws(resource, action, meta.text())
 }
 
 /// How long and how often to retry.
@@ -381,6 +439,19 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(classify("table t", "DescribeTable", no_creds), IacError::NoCredentials { .. }));
+    }
+
+    #[test]
+    fn an_sdk_error_is_kept_as_the_source_while_the_message_stays_one_line() {
+        type DescribeTable = aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+        let err: SdkError<DescribeTable, aws_smithy_runtime_api::http::Response> =
+            SdkError::construction_failure(std::io::Error::other("no route to the endpoint"));
+        let e = aws_error("table t", "DescribeTable", err);
+        assert!(matches!(e, IacError::Aws { .. }), "{e}");
+        assert!(e.to_string().starts_with("table t: DescribeTable failed: ") && !e.to_string().contains('\n'));
+        let chain: Vec<String> =
+            std::iter::successors(std::error::Error::source(&e), |c| c.source()).map(|c| c.to_string()).collect();
+        assert!(chain.iter().any(|c| c.contains("no route to the endpoint")), "{chain:?}");
     }
 
     #[test]

@@ -12,14 +12,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::aws::Aws;
 use crate::config::{StackConfig, validate_region, validate_stack_name};
 use crate::engine::apply::ApplyOptions;
-use crate::engine::graph::Graph;
-use crate::engine::{Action, Progress, ProgressSink, StopSignal, plan};
+use crate::engine::plan::Plan;
+use crate::engine::{Action, Progress, ProgressSink, StopSignal};
 use crate::error::IacError;
 use crate::ops;
 use crate::outputs::StackOutputs;
 use crate::resources::Target;
 use crate::resources::function::Code;
-use crate::stack::{Names, PROJECT, StackSpec, declare, declare_for_destroy};
+use crate::stack::{Names, PROJECT, StackSpec};
 
 /// Deploys the todos API to AWS: preview, up, destroy, outputs.
 #[derive(Debug, Parser)]
@@ -28,6 +28,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// On failure, print the whole chain of causes (also when RUST_LOG is set).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 /// The commands.
@@ -146,12 +149,12 @@ fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-fn confirm(verb: &'static str, question: &str, yes: bool) -> Result<bool, IacError> {
+fn confirm(verb: &'static str, question: &str, yes: bool) -> Result<bool, CliError> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(IacError::NeedsConfirmation { verb });
+        return Err(CliError::NeedsConfirmation { verb });
     }
     out(&format!("{question} [y/N] "));
     let mut answer = String::new();
@@ -238,8 +241,22 @@ fn header(s: &Session) -> String {
     )
 }
 
+/// Errors only the command line can have; everything else is the library's [`IacError`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A mutating command needs confirmation and none can be given.
+    #[error("refusing to {verb} without confirmation: stdin is not a terminal; pass --yes to {verb} non-interactively")]
+    NeedsConfirmation {
+        /// `up` or `destroy`.
+        verb: &'static str,
+    },
+    /// What the operation itself reports.
+    #[error(transparent)]
+    Iac(#[from] IacError),
+}
+
 /// Runs one command.
-pub async fn run(cli: Cli) -> Result<(), IacError> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Preview { stack, zip } => {
             let s = connect(&stack, Some(&zip.zip)).await?;
@@ -251,19 +268,17 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
         Command::Up { stack, zip, yes, allow_data_loss } => {
             let started = Instant::now();
             let s = connect(&stack, Some(&zip.zip)).await?;
-            let graph = Graph::new(&declare(&s.spec))?;
-            let plan = plan::plan(&s.aws, &graph).await?;
-            plan.check_ownership()?;
-            out(&header(&s));
-            out(&plan.render());
-            // Before asking: a refused replace should not wait for a yes first.
-            ops::check_data_loss(&s.aws, &plan, allow_data_loss).await?;
-            if plan.has_changes() && !confirm("up", "Apply these changes?", yes)? {
+            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
+            let show = |plan: &Plan| {
+                out(&header(&s));
+                out(&plan.render());
+            };
+            let approve = |_: &Plan| confirm("up", "Apply these changes?", yes);
+            let result = ops::up_with(&s.aws, &s.spec, &options(allow_data_loss), Some(&path), show, approve).await?;
+            let Some(result) = result else {
                 out("Nothing changed.\n");
                 return Ok(());
-            }
-            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
-            let result = ops::apply_plan(&s.aws, &s.spec, &graph, plan, &options(allow_data_loss), Some(&path)).await?;
+            };
             let mutating: u64 = s.aws.calls.mutating().values().sum();
             out(&format!(
                 "Done in {:.1}s: {} change(s), {} AWS calls ({} mutating).\n",
@@ -283,36 +298,27 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
         }
         Command::Destroy { stack, yes } => {
             let s = connect(&stack, None).await?;
-            let graph = Graph::new(&declare_for_destroy(&s.spec))?;
-            let plan = plan::plan(&s.aws, &graph).await?;
+            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
             out(&header(&s));
-            let live: Vec<&str> = plan
-                .steps
-                .iter()
-                .filter(|st| st.observed.is_some() && !st.foreign)
-                .map(|st| st.label.as_str())
-                .collect();
-            if live.is_empty() {
+            let mut asked = false;
+            let approve = |plan: &Plan| {
+                asked = true;
+                let list: Vec<String> = ops::doomed(plan).iter().map(|l| format!("  - {l}")).collect();
+                out(&format!("Will delete:\n{}\n", list.join("\n")));
+                confirm("destroy", "Delete these resources?", yes)
+            };
+            let result = ops::destroy_with(&s.aws, &s.spec, &options(false), Some(&path), approve).await?;
+            let Some(report) = result else {
+                out("Nothing deleted.\n");
+                return Ok(());
+            };
+            if !asked {
                 out("Nothing of this stack exists.\n");
-            } else {
-                out(&format!(
-                    "Will delete:\n{}\n",
-                    live.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
-                ));
-                if !confirm("destroy", "Delete these resources?", yes)? {
-                    out("Nothing deleted.\n");
-                    return Ok(());
-                }
             }
-            let report = crate::engine::apply::destroy(&s.aws, &graph, &plan, &options(false)).await?;
             for l in &report.left_alone {
                 out(&format!("Left alone (has our name but not our tags): {l}\n"));
             }
             out(&format!("Removed {} resource(s).\n", report.removed.len()));
-            let path = StackOutputs::path(&s.root, &s.spec.names.stack);
-            if path.exists() {
-                let _ = std::fs::remove_file(&path);
-            }
             Ok(())
         }
         Command::Outputs { stack } => {
@@ -328,10 +334,10 @@ pub async fn run(cli: Cli) -> Result<(), IacError> {
                             out(&format!("(AWS not reachable: {e}; showing {})\n", path.display()));
                             out(&o.render());
                         }
-                        None => return Err(e),
+                        None => return Err(e.into()),
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
             Ok(())
         }

@@ -16,6 +16,9 @@ pub enum IacError {
     NoCredentials {
         /// What the SDK said.
         message: String,
+        /// The SDK's error, when there is one (shown with `--verbose`).
+        #[source]
+        source: Option<BoxError>,
     },
     /// No region was given anywhere.
     #[error("no AWS region: pass --region, set `region` in {config}, or set AWS_REGION")]
@@ -46,6 +49,9 @@ pub enum IacError {
         action: String,
         /// AWS's message.
         message: String,
+        /// The SDK's error (shown with `--verbose`).
+        #[source]
+        source: Option<BoxError>,
     },
     /// A resource with our deterministic name exists but does not carry this stack's tags.
     #[error(
@@ -56,16 +62,6 @@ pub enum IacError {
         resource: String,
         /// The tags it should carry.
         expected: String,
-    },
-    /// More than one live resource claims to be this stack's resource.
-    #[error("{resource}: found {count} live resources tagged as this stack's ({ids}); remove the extra ones by hand")]
-    Ambiguous {
-        /// The resource.
-        resource: String,
-        /// How many.
-        count: usize,
-        /// Their ids.
-        ids: String,
     },
     /// Another `up` of the same stack created the same uniquely-owned resource at the same time and
     /// won; this run removed its own copy and stopped so that only one run builds the rest.
@@ -89,6 +85,9 @@ pub enum IacError {
         action: String,
         /// AWS's message (code and text), never a debug dump.
         message: String,
+        /// The SDK's error, when there is one (shown with `--verbose`).
+        #[source]
+        source: Option<BoxError>,
     },
     /// A wait for eventual consistency or readiness ran out of attempts.
     #[error("{resource}: gave up after {attempts} attempts waiting for {what}")]
@@ -156,13 +155,8 @@ pub enum IacError {
         /// How many failed.
         failed: usize,
         /// The first error.
+        #[source]
         first: Box<IacError>,
-    },
-    /// A mutating command needs confirmation and none can be given.
-    #[error("refusing to {verb} without confirmation: stdin is not a terminal; pass --yes to {verb} non-interactively")]
-    NeedsConfirmation {
-        /// `up` or `destroy`.
-        verb: &'static str,
     },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
@@ -173,4 +167,23 @@ pub enum IacError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl IacError {
+    /// An AWS failure on `resource` during `action` that has no SDK error behind it (a request that
+    /// could not be built, a state AWS reported).
+    pub fn aws(resource: impl Into<String>, action: impl Into<String>, message: impl Into<String>) -> IacError {
+        IacError::Aws { resource: resource.into(), action: action.into(), message: message.into(), source: None }
+    }
+
+    /// Keeps `source` as the cause of an AWS-related error (the message stays as it is).
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> IacError {
+        if let IacError::Aws { source: s, .. }
+        | IacError::AccessDenied { source: s, .. }
+        | IacError::NoCredentials { source: s, .. } = &mut self
+        {
+            *s = Some(source.into());
+        }
+        self
+    }
 }

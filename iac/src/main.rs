@@ -12,10 +12,17 @@ async fn main() -> std::process::ExitCode {
         }))
         .init();
     let cli = iac::cli::Cli::parse();
+    let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
     match iac::cli::run(cli).await.map_err(anyhow::Error::from) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            // One line by default; the SDK's errors behind it on request.
             eprintln!("error: {e}");
+            if verbose {
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -10,7 +10,6 @@ use crate::engine::graph::Graph;
 use crate::engine::plan::{self, Plan};
 use crate::error::IacError;
 use crate::outputs::StackOutputs;
-use crate::resources::{Observed, table};
 use crate::stack::{StackSpec, declare, declare_for_destroy};
 
 /// Reads live state and diffs it against the declaration. Makes no mutating call.
@@ -39,44 +38,83 @@ pub async fn up(
     opts: &ApplyOptions,
     outputs_path: Option<&Path>,
 ) -> Result<UpResult, IacError> {
-    let graph = Graph::new(&declare(spec))?;
-    let plan = plan::plan(aws, &graph).await?;
-    apply_plan(aws, spec, &graph, plan, opts, outputs_path).await
+    let approved = up_with::<IacError>(aws, spec, opts, outputs_path, |_| {}, |_| Ok(true)).await?;
+    approved.ok_or_else(|| IacError::Graph("`up` was approved and did not apply".into()))
 }
 
-/// Applies an already computed plan (the CLI shows it and asks first).
-pub async fn apply_plan(
+/// `up` as the CLI runs it: plans, refuses a plan that would take over a resource that is not ours,
+/// `show`s the plan, refuses a replace that would lose data (unless `--allow-data-loss`), asks
+/// `approve` (only when something changes), then applies. `Ok(None)`: not approved, nothing changed.
+pub async fn up_with<E: From<IacError>>(
     aws: &Aws,
     spec: &StackSpec,
-    graph: &Graph,
-    plan: Plan,
     opts: &ApplyOptions,
     outputs_path: Option<&Path>,
-) -> Result<UpResult, IacError> {
+    show: impl FnOnce(&Plan),
+    approve: impl FnOnce(&Plan) -> Result<bool, E>,
+) -> Result<Option<UpResult>, E> {
+    let stack = declare(spec);
+    let graph = Graph::new(&stack)?;
+    let plan = plan::plan(aws, &graph).await?;
+    plan.check_ownership()?;
+    show(&plan);
+    // Before asking: a refused replace should not wait for a yes first.
     check_data_loss(aws, &plan, opts.allow_data_loss).await?;
-    let report = apply::apply(aws, graph, &plan, opts).await?;
-    let outputs = StackOutputs::from_nodes(&report.outputs, &spec.target.region)
-        .and_then(|o| o.with_auth(&spec.config.auth, &report.outputs));
+    if plan.has_changes() && !approve(&plan)? {
+        return Ok(None);
+    }
+    let report = apply::apply(aws, &graph, &plan, opts).await?;
+    let outputs = StackOutputs::from_exports(&stack.exports, &report.outputs);
     if let (Some(o), Some(path)) = (&outputs, outputs_path) {
         o.write(path)?;
     }
-    Ok(UpResult { plan, report, outputs })
+    Ok(Some(UpResult { plan, report, outputs }))
 }
 
 /// Deletes everything of the stack that is ours (also a Cognito pool left by an earlier mode:
 /// [`declare_for_destroy`]).
 pub async fn destroy(aws: &Aws, spec: &StackSpec, opts: &ApplyOptions) -> Result<DestroyReport, IacError> {
+    let approved = destroy_with::<IacError>(aws, spec, opts, None, |_| Ok(true)).await?;
+    approved.ok_or_else(|| IacError::Graph("`destroy` was approved and did not run".into()))
+}
+
+/// The live resources of `plan` that `destroy` deletes (ours), by label.
+pub fn doomed(plan: &Plan) -> Vec<&str> {
+    plan.steps.iter().filter(|s| s.observed.is_some() && !s.foreign).map(|s| s.label.as_str()).collect()
+}
+
+/// `destroy` as the CLI runs it: plans, asks `approve` (only when something of the stack exists:
+/// see [`doomed`]), deletes, and removes the outputs file at `outputs_path` if given. `Ok(None)`:
+/// not approved, nothing deleted.
+pub async fn destroy_with<E: From<IacError>>(
+    aws: &Aws,
+    spec: &StackSpec,
+    opts: &ApplyOptions,
+    outputs_path: Option<&Path>,
+    approve: impl FnOnce(&Plan) -> Result<bool, E>,
+) -> Result<Option<DestroyReport>, E> {
     let graph = Graph::new(&declare_for_destroy(spec))?;
     let plan = plan::plan(aws, &graph).await?;
-    apply::destroy(aws, &graph, &plan, opts).await
+    if !doomed(&plan).is_empty() && !approve(&plan)? {
+        return Ok(None);
+    }
+    let report = apply::destroy(aws, &graph, &plan, opts).await?;
+    if let Some(path) = outputs_path
+        && path.exists()
+    {
+        // The file describes a stack that no longer exists; a failure to remove it changes nothing.
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(Some(report))
 }
 
 /// The outputs from live state (`None` when the stack is not (fully) deployed).
 pub async fn outputs(aws: &Aws, spec: &StackSpec) -> Result<Option<StackOutputs>, IacError> {
-    let graph = Graph::new(&declare(spec))?;
+    let stack = declare(spec);
+    let graph = Graph::new(&stack)?;
     let plan = plan::plan(aws, &graph).await?;
     let nodes = plan.steps.iter().filter_map(|s| s.observed.as_ref().map(|o| (s.id.clone(), o.outputs()))).collect();
-    Ok(StackOutputs::from_nodes(&nodes, &spec.target.region).and_then(|o| o.with_auth(&spec.config.auth, &nodes)))
+    Ok(StackOutputs::from_exports(&stack.exports, &nodes))
 }
 
 /// What a replace in `plan` would delete: (resource, what it holds, the change forcing the replace),
@@ -85,14 +123,8 @@ pub async fn data_at_risk(aws: &Aws, plan: &Plan) -> Result<Vec<(String, String,
     let mut found = Vec::new();
     for s in plan.steps.iter().filter(|s| s.change.action == Action::Replace) {
         let holds = match &s.observed {
-            Some(Observed::Table(t)) => {
-                let count = table::item_count(aws, t).await?;
-                (count.counted > 0).then(|| count.to_string())
-            }
-            Some(Observed::UserPool(p)) => {
-                (p.estimated_users > 0).then(|| format!("about {} user(s)", p.estimated_users))
-            }
-            _ => None,
+            Some(live) => live.held_data(aws).await?,
+            None => None,
         };
         if let Some(holds) = holds {
             let change = s

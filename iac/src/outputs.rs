@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AuthConfig, AuthMode};
-use crate::engine::{NodeId, Outputs};
+use crate::config::AuthMode;
+use crate::engine::{Input, NodeId, Outputs};
 use crate::error::IacError;
 
 /// The OpenID scopes the browser app asks for.
@@ -53,50 +53,17 @@ fn no_auth() -> String {
 }
 
 impl StackOutputs {
-    /// Picks the outputs from the per-node outputs of a run; `None` while the stage does not exist.
-    pub fn from_nodes(outputs: &HashMap<NodeId, Outputs>, region: &str) -> Option<StackOutputs> {
-        let get = |node: &str, key: &str| outputs.get(node).and_then(|o| o.get(key)).cloned();
-        Some(StackOutputs {
-            api_url: get("stage", "url")?,
-            api_id: get("http-api", "id")?,
-            function_name: get("function", "name")?,
-            table_name: get("table", "name")?,
-            region: region.to_owned(),
-            auth_mode: no_auth(),
-            ..StackOutputs::default()
-        })
-    }
-
-    /// Adds the sign-in outputs of `auth`'s mode; `None` while a Cognito resource does not exist.
-    pub fn with_auth(self, auth: &AuthConfig, outputs: &HashMap<NodeId, Outputs>) -> Option<StackOutputs> {
-        let get = |node: &str, key: &str| outputs.get(node).and_then(|o| o.get(key)).cloned();
-        let mode = auth.mode.as_str().to_owned();
-        Some(match auth.mode {
-            AuthMode::None => StackOutputs { auth_mode: mode, ..self },
-            AuthMode::Jwt => {
-                let audience = auth.audiences.first().cloned();
-                StackOutputs {
-                    auth_mode: mode,
-                    issuer: auth.issuer.clone(),
-                    client_id: auth.client_id.clone().or_else(|| audience.clone()),
-                    audience,
-                    scopes: Some(SCOPES.to_owned()),
-                    ..self
-                }
-            }
-            AuthMode::Cognito => {
-                let client = get("user-pool-client", "id")?;
-                StackOutputs {
-                    auth_mode: mode,
-                    issuer: Some(get("user-pool", "issuer")?),
-                    audience: Some(client.clone()),
-                    client_id: Some(client),
-                    scopes: Some(SCOPES.to_owned()),
-                    hosted_ui_url: Some(get("user-pool-domain", "url")?),
-                    ..self
-                }
-            }
-        })
+    /// Resolves the stack's exports ([`crate::stack::Stack::exports`]) against the per-node outputs
+    /// of a run; `None` while one of them is not known (the stage, or a Cognito resource, does not
+    /// exist yet).
+    pub fn from_exports(exports: &[(&'static str, Input)], outputs: &HashMap<NodeId, Outputs>) -> Option<StackOutputs> {
+        let mut values = serde_json::Map::new();
+        for (key, input) in exports {
+            let mut input = input.clone();
+            input.resolve(outputs);
+            values.insert((*key).to_owned(), serde_json::Value::String(input.value()?.to_owned()));
+        }
+        serde_json::from_value(serde_json::Value::Object(values)).ok()
     }
 
     /// `<root>/.stacks/<stack>/outputs.json`.
@@ -149,6 +116,20 @@ impl StackOutputs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{AuthConfig, StackConfig};
+    use crate::resources::function::Code;
+    use crate::stack::{Names, StackSpec, declare};
+
+    /// The outputs of a `dev` stack with `auth`, from the per-node outputs of a run.
+    fn outputs_of(auth: AuthConfig, nodes: &HashMap<NodeId, Outputs>) -> Option<StackOutputs> {
+        let spec = StackSpec {
+            names: Names::new("todos", "dev"),
+            config: StackConfig { auth, ..StackConfig::default() },
+            code: Code::from_bytes(Vec::new()),
+            target: crate::resources::test_support::target(),
+        };
+        StackOutputs::from_exports(&declare(&spec).exports, nodes)
+    }
 
     #[test]
     fn outputs_file_uses_the_camel_case_keys_the_client_reads() {
@@ -184,7 +165,7 @@ mod tests {
 
     #[test]
     fn an_open_stack_writes_auth_mode_none_and_no_sign_in_keys() {
-        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&AuthConfig::default(), &nodes());
+        let o = outputs_of(AuthConfig::default(), &nodes());
         let v = serde_json::to_value(o.unwrap()).unwrap();
         assert_eq!(v["authMode"], "none");
         for key in ["issuer", "audience", "clientId", "scopes", "hostedUiUrl"] {
@@ -210,7 +191,7 @@ mod tests {
             client_id: Some("spa-client".into()),
             ..AuthConfig::default()
         };
-        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&jwt, &nodes()).unwrap();
+        let o = outputs_of(jwt.clone(), &nodes()).unwrap();
         let v = serde_json::to_value(&o).unwrap();
         assert_eq!(v["authMode"], "jwt");
         assert_eq!(v["issuer"], "https://idp.example.com");
@@ -219,12 +200,11 @@ mod tests {
         assert_eq!(v["scopes"], "openid email");
         assert!(v.get("hostedUiUrl").is_none());
         let no_client = AuthConfig { client_id: None, ..jwt };
-        let o = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap().with_auth(&no_client, &nodes()).unwrap();
+        let o = outputs_of(no_client, &nodes()).unwrap();
         assert_eq!(o.client_id.as_deref(), Some("api://todos"));
 
         let cognito = AuthConfig { mode: AuthMode::Cognito, ..AuthConfig::default() };
-        let base = StackOutputs::from_nodes(&nodes(), "us-east-1").unwrap();
-        assert_eq!(base.clone().with_auth(&cognito, &nodes()), None, "not deployed yet");
+        assert_eq!(outputs_of(cognito.clone(), &nodes()), None, "not deployed yet");
         let mut all = nodes();
         all.insert(
             "user-pool".into(),
@@ -235,7 +215,7 @@ mod tests {
             "user-pool-domain".into(),
             Outputs::from([("url", "https://d.auth.us-east-1.amazoncognito.com".to_owned())]),
         );
-        let o = base.with_auth(&cognito, &all).unwrap();
+        let o = outputs_of(cognito, &all).unwrap();
         let v = serde_json::to_value(&o).unwrap();
         assert_eq!(v["authMode"], "cognito");
         assert_eq!(v["issuer"], "https://cognito-idp.us-east-1.amazonaws.com/p");

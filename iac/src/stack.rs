@@ -1,7 +1,8 @@
 //! The todos stack, declared as code: deterministic names from project + stack, our tags, and nine
 //! kinds of typed resources whose outputs feed each other's inputs. The engine derives the
 //! dependency graph from these links (plus the one explicit `depends_on`: the log group must exist
-//! before the function, though the function does not consume any of its outputs).
+//! before the function, though the function does not consume any of its outputs). The stack's own
+//! outputs (`apiUrl`, ...) are exports: links to resource outputs, resolved after a run.
 //!
 //! With sign-in (`[auth] mode = "cognito" | "jwt"`) the table is keyed by owner, the role may
 //! `Query` instead of `Scan`, the function learns `AUTH_MODE=jwt`, CORS allows `authorization`, and
@@ -13,7 +14,8 @@ use std::marker::PhantomData;
 use std::collections::BTreeMap;
 
 use crate::config::{AuthMode, StackConfig};
-use crate::engine::{Input, NodeId};
+use crate::engine::{Declared, Input, NodeId, Resource};
+use crate::outputs::SCOPES;
 use crate::resources::authorizer::Authorizer;
 use crate::resources::function::{Code, Function};
 use crate::resources::http_api::{CorsSpec, HttpApi};
@@ -27,7 +29,7 @@ use crate::resources::table::Table;
 use crate::resources::user_pool::UserPool;
 use crate::resources::user_pool_client::UserPoolClient;
 use crate::resources::user_pool_domain::UserPoolDomain;
-use crate::resources::{Resource, Tags, Target};
+use crate::resources::{Tags, Target};
 
 /// The project part of every name and the `project` tag.
 pub const PROJECT: &str = "todos";
@@ -119,7 +121,7 @@ pub struct Node {
     /// Node id, e.g. `function`.
     pub id: NodeId,
     /// The declaration.
-    pub resource: Resource,
+    pub resource: Declared,
     /// Nodes that must exist first although no output of theirs is used.
     pub depends_on: Vec<NodeId>,
 }
@@ -178,6 +180,20 @@ impl Handle<HttpApi> {
     }
 }
 
+impl Handle<Stage> {
+    /// The stage's invoke URL.
+    pub fn url(&self) -> Input {
+        self.output("url")
+    }
+}
+
+impl Handle<UserPoolDomain> {
+    /// The hosted sign-in URL.
+    pub fn url(&self) -> Input {
+        self.output("url")
+    }
+}
+
 impl Handle<Integration> {
     /// `integrations/<id>`, what a route targets.
     pub fn target(&self) -> Input {
@@ -215,38 +231,32 @@ impl Handle<Authorizer> {
 pub struct Stack {
     /// The nodes.
     pub nodes: Vec<Node>,
+    /// The stack's outputs (`apiUrl`, ...), by key, as links to the resources' outputs (like
+    /// Pulumi's `export`): what [`crate::outputs::StackOutputs`] is made of.
+    pub exports: Vec<(&'static str, Input)>,
 }
 
 impl Stack {
+    /// Declares a stack output.
+    pub fn export(&mut self, key: &'static str, value: Input) {
+        self.exports.push((key, value));
+    }
+
     /// Declares a resource.
-    pub fn add<T: Into<Resource>>(&mut self, id: &str, resource: T) -> Handle<T> {
+    pub fn add<T: Resource>(&mut self, id: &str, resource: T) -> Handle<T> {
         self.add_after(id, resource, &[])
     }
 
     /// Declares a resource that must come after `after` (ids of nodes it uses no output of).
-    pub fn add_after<T: Into<Resource>>(&mut self, id: &str, resource: T, after: &[&NodeId]) -> Handle<T> {
+    pub fn add_after<T: Resource>(&mut self, id: &str, resource: T, after: &[&NodeId]) -> Handle<T> {
         self.nodes.push(Node {
             id: id.to_owned(),
-            resource: resource.into(),
+            resource: Declared::new(resource),
             depends_on: after.iter().map(|s| (*s).clone()).collect(),
         });
         Handle { id: id.to_owned(), _kind: PhantomData }
     }
 }
-
-macro_rules! into_resource {
-    ($($t:ty => $v:ident),* $(,)?) => {
-        $(impl From<$t> for Resource {
-            fn from(r: $t) -> Resource {
-                Resource::$v(r)
-            }
-        })*
-    };
-}
-
-into_resource!(Table => Table, Role => Role, LogGroup => LogGroup, Function => Function, HttpApi => HttpApi,
-    Integration => Integration, Route => Route, Stage => Stage, Permission => Permission, Authorizer => Authorizer,
-    UserPool => UserPool, UserPoolClient => UserPoolClient, UserPoolDomain => UserPoolDomain);
 
 /// Everything the declaration needs to know.
 #[derive(Debug, Clone)]
@@ -331,7 +341,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
         },
         &[logs.node()],
     );
-    let cors = todos::routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
+    let cors = todos_routes::Cors::with_origins(spec.config.api.cors_allow_origins.clone());
     let cors = if signs_in { cors.with_authorization() } else { cors };
     let api = s.add(
         "http-api",
@@ -346,15 +356,29 @@ pub fn declare(spec: &StackSpec) -> Stack {
         s.add("integration", Integration { api_id: api.api_id(), function_arn: function.arn(), timeout_ms: 3000 });
     let authorizer = match auth.mode {
         AuthMode::None => None,
-        AuthMode::Jwt => Some(s.add(
-            "authorizer",
-            Authorizer {
-                api_id: api.api_id(),
-                name: n.authorizer(),
-                issuer: Input::known(auth.issuer.clone().unwrap_or_default()),
-                audiences: auth.audiences.iter().map(|a| Input::known(a.clone())).collect(),
-            },
-        )),
+        AuthMode::Jwt => {
+            let audience = auth.audiences.first();
+            let exports = [
+                ("issuer", auth.issuer.as_ref()),
+                ("audience", audience),
+                ("clientId", auth.client_id.as_ref().or(audience)),
+                ("scopes", Some(&SCOPES.to_owned())),
+            ];
+            for (key, value) in exports {
+                if let Some(v) = value {
+                    s.export(key, Input::known(v.clone()));
+                }
+            }
+            Some(s.add(
+                "authorizer",
+                Authorizer {
+                    api_id: api.api_id(),
+                    name: n.authorizer(),
+                    issuer: Input::known(auth.issuer.clone().unwrap_or_default()),
+                    audiences: auth.audiences.iter().map(|a| Input::known(a.clone())).collect(),
+                },
+            ))
+        }
         AuthMode::Cognito => {
             let pool =
                 s.add("user-pool", UserPool { name: n.user_pool(), region: t.region.clone(), tags: tags.clone() });
@@ -367,7 +391,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
                     logout_urls: auth.logout_urls.clone(),
                 },
             );
-            s.add(
+            let domain = s.add(
                 "user-pool-domain",
                 UserPoolDomain {
                     user_pool_id: pool.id(),
@@ -375,6 +399,11 @@ pub fn declare(spec: &StackSpec) -> Stack {
                     region: t.region.clone(),
                 },
             );
+            s.export("issuer", pool.issuer());
+            s.export("audience", client.id());
+            s.export("clientId", client.id());
+            s.export("scopes", Input::known(SCOPES));
+            s.export("hostedUiUrl", domain.url());
             Some(s.add(
                 "authorizer",
                 Authorizer {
@@ -386,7 +415,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
             ))
         }
     };
-    for r in todos::routes::ROUTES {
+    for r in todos_routes::ROUTES {
         s.add(
             &format!("route:{}", r.key()),
             Route {
@@ -397,7 +426,7 @@ pub fn declare(spec: &StackSpec) -> Stack {
             },
         );
     }
-    s.add(
+    let stage = s.add(
         "stage",
         Stage {
             api_id: api.api_id(),
@@ -409,6 +438,12 @@ pub fn declare(spec: &StackSpec) -> Stack {
             tags,
         },
     );
+    s.export("apiUrl", stage.url());
+    s.export("apiId", api.api_id());
+    s.export("functionName", function.name());
+    s.export("tableName", table.name());
+    s.export("region", Input::known(t.region.clone()));
+    s.export("authMode", Input::known(auth.mode.as_str()));
     let (partition, region, account) = (t.partition.clone(), t.region.clone(), t.account.clone());
     s.add(
         "permission",
@@ -426,6 +461,21 @@ pub fn declare(spec: &StackSpec) -> Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{KNOWN_AFTER_APPLY, Outputs};
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_reference_resolves_through_its_map_or_becomes_unknown() {
+        let mut input = Input::output("http-api", "id").map(|id| format!("arn:x:{id}/*/*/*"));
+        let mut missing = input.clone();
+        let outputs = HashMap::from([("http-api".to_owned(), Outputs::from([("id", "abc".to_owned())]))]);
+        input.resolve(&outputs);
+        assert_eq!(input.value(), Some("arn:x:abc/*/*/*"));
+        missing.resolve(&HashMap::new());
+        assert_eq!(missing.value(), None);
+        assert_eq!(missing.display(), KNOWN_AFTER_APPLY);
+        assert_eq!(missing.source().unwrap().node, "http-api");
+    }
 
     #[test]
     fn names_are_derived_from_project_and_stack() {
@@ -448,17 +498,17 @@ mod tests {
         }
     }
 
-    fn find<'a>(stack: &'a Stack, id: &str) -> &'a Resource {
-        &stack.nodes.iter().find(|n| n.id == id).unwrap_or_else(|| panic!("no node {id}")).resource
+    fn find<'a, T: Resource>(stack: &'a Stack, id: &str) -> Option<&'a T> {
+        stack.nodes.iter().find(|n| n.id == id).unwrap_or_else(|| panic!("no node {id}")).resource.downcast_ref()
     }
 
     #[test]
     fn an_open_stack_declares_no_sign_in_resource() {
         let stack = declare(&spec(crate::config::AuthConfig::default()));
         assert_eq!(stack.nodes.len(), 11);
-        let Resource::Function(f) = find(&stack, "function") else { panic!() };
+        let Some(f) = find::<Function>(&stack, "function") else { panic!() };
         assert!(f.env.is_empty(), "no AUTH_MODE without sign-in");
-        let Resource::Route(r) = find(&stack, "route:GET /todos") else { panic!() };
+        let Some(r) = find::<Route>(&stack, "route:GET /todos") else { panic!() };
         assert_eq!(r.authorizer_id, None);
     }
 
@@ -467,21 +517,21 @@ mod tests {
         let auth = crate::config::AuthConfig { mode: AuthMode::Cognito, ..Default::default() };
         let stack = declare(&spec(auth));
         assert_eq!(stack.nodes.len(), 15);
-        let Resource::Table(t) = find(&stack, "table") else { panic!() };
+        let Some(t) = find::<Table>(&stack, "table") else { panic!() };
         assert_eq!((t.hash_key.as_str(), t.range_key.as_deref()), ("UserId", Some("Id")));
-        let Resource::Role(role) = find(&stack, "role") else { panic!() };
+        let Some(role) = find::<Role>(&stack, "role") else { panic!() };
         assert_eq!(role.table_actions, OWNER_TABLE_ACTIONS);
-        let Resource::Function(f) = find(&stack, "function") else { panic!() };
+        let Some(f) = find::<Function>(&stack, "function") else { panic!() };
         assert_eq!(f.env["AUTH_MODE"], "jwt");
-        let Resource::HttpApi(api) = find(&stack, "http-api") else { panic!() };
+        let Some(api) = find::<HttpApi>(&stack, "http-api") else { panic!() };
         assert!(api.cors.allow_headers.contains(&"authorization".to_owned()));
-        let Resource::UserPoolDomain(d) = find(&stack, "user-pool-domain") else { panic!() };
+        let Some(d) = find::<UserPoolDomain>(&stack, "user-pool-domain") else { panic!() };
         assert_eq!(d.domain, "todos-dev-123456789012");
-        let Resource::Authorizer(a) = find(&stack, "authorizer") else { panic!() };
+        let Some(a) = find::<Authorizer>(&stack, "authorizer") else { panic!() };
         assert_eq!(a.issuer.source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool", "issuer")));
         assert_eq!(a.audiences[0].source().map(|s| (s.node.as_str(), s.key)), Some(("user-pool-client", "id")));
-        for r in todos::routes::ROUTES {
-            let Resource::Route(route) = find(&stack, &format!("route:{}", r.key())) else { panic!() };
+        for r in todos_routes::ROUTES {
+            let Some(route) = find::<Route>(&stack, &format!("route:{}", r.key())) else { panic!() };
             let src = route.authorizer_id.as_ref().and_then(|i| i.source()).map(|s| (s.node.as_str(), s.key));
             assert_eq!(src, Some(("authorizer", "id")), "{}", r.key());
         }
@@ -498,7 +548,7 @@ mod tests {
         };
         let stack = declare(&spec(auth));
         assert_eq!(stack.nodes.len(), 12);
-        let Resource::Authorizer(a) = find(&stack, "authorizer") else { panic!() };
+        let Some(a) = find::<Authorizer>(&stack, "authorizer") else { panic!() };
         assert_eq!(a.issuer.value(), Some("https://idp.example.com"));
         assert_eq!(a.audiences.iter().filter_map(|i| i.value()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(stack.nodes.iter().all(|n| !n.id.starts_with("user-pool")));
@@ -513,5 +563,90 @@ mod tests {
         crate::engine::graph::Graph::new(&open).unwrap();
         let cognito = crate::config::AuthConfig { mode: AuthMode::Cognito, ..Default::default() };
         assert_eq!(declare_for_destroy(&spec(cognito.clone())), declare(&spec(cognito)));
+    }
+}
+
+// The graph of the declared stack (moved from `engine/graph.rs`, which knows no resource kind).
+#[cfg(test)]
+mod graph_tests {
+    use crate::config::StackConfig;
+    use crate::engine::graph::Graph;
+    use crate::error::IacError;
+    use crate::resources::function::Code;
+    use crate::resources::test_support::target;
+    use crate::stack::Stack;
+    use crate::stack::{Names, StackSpec, declare};
+
+    fn graph() -> Graph {
+        let spec = StackSpec {
+            names: Names::new("todos", "dev"),
+            config: StackConfig::default(),
+            code: Code::from_bytes(b"zip".to_vec()),
+            target: target(),
+        };
+        Graph::new(&declare(&spec)).unwrap()
+    }
+
+    #[test]
+    fn graph_comes_from_the_links_between_resources() {
+        let g = graph();
+        let deps = |id: &str| g.deps[id].clone();
+        assert_eq!(deps("role"), vec!["table"]);
+        assert_eq!(deps("function"), vec!["log-group", "role", "table"]);
+        assert_eq!(deps("integration"), vec!["function", "http-api"]);
+        assert_eq!(deps("route:GET /todos"), vec!["http-api", "integration"]);
+        assert_eq!(deps("permission"), vec!["function", "http-api"]);
+        assert_eq!(deps("stage"), vec!["http-api"]);
+        assert!(deps("table").is_empty() && deps("http-api").is_empty() && deps("log-group").is_empty());
+    }
+
+    #[test]
+    fn order_puts_every_dependency_first_and_has_the_three_routes_from_the_contract() {
+        let g = graph();
+        for (node, deps) in &g.deps {
+            for d in deps {
+                assert!(g.position(d) < g.position(node), "{d} before {node}");
+            }
+        }
+        let routes: Vec<&str> = g.nodes.iter().filter_map(|n| n.id.strip_prefix("route:")).collect();
+        assert_eq!(routes, vec!["GET /todos", "POST /todos", "DELETE /todos/{id}"]);
+        assert_eq!(g.nodes.len(), 11);
+    }
+
+    #[test]
+    fn a_cycle_or_dangling_reference_is_reported() {
+        use crate::engine::Input;
+        use crate::resources::route::Route;
+        let mut s = Stack::default();
+        s.add(
+            "a",
+            Route {
+                api_id: Input::output("b", "id"),
+                route_key: "GET /a".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
+        s.add(
+            "b",
+            Route {
+                api_id: Input::output("a", "id"),
+                route_key: "GET /b".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
+        assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("cycle")));
+        let mut s = Stack::default();
+        s.add(
+            "a",
+            Route {
+                api_id: Input::output("zz", "id"),
+                route_key: "GET /a".into(),
+                target: Input::known("t"),
+                authorizer_id: None,
+            },
+        );
+        assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("zz")));
     }
 }

@@ -1,5 +1,5 @@
 //! The deploy crate against a real emulator: a moto server started here (on loopback, a free port),
-//! shared by the tests of this file one at a time, reset between tests.
+//! shared by every test of this binary (this file and its modules) one at a time, reset between tests.
 //!
 //! moto gaps and how they are covered: UpdateStage answers 500 (stage updates are checked by the
 //! request-building unit test in `stage.rs` and the pure diff); Lambda never reports an update in
@@ -24,9 +24,20 @@ use iac::{IacError, ops};
 
 mod support;
 
-/// The sign-in stacks (`[auth]`): a module of this binary, so it links no extra test executable.
+// Every integration test of the crate is a module of this one binary: each test executable links
+// all the AWS SDKs again, so one binary builds and links them once.
+
+/// The sign-in stacks (`[auth]`).
 #[path = "moto/sign_in.rs"]
 mod sign_in;
+
+/// Deploy reliability: the real `iac` binary killed at every progress point, concurrent `up`s.
+#[path = "moto/deploy_crash.rs"]
+mod deploy_crash;
+
+/// Least privilege of the function's role, built and deployed.
+#[path = "moto/security.rs"]
+mod security;
 
 use support::{aws, dev_table_policy, exclusive, http, moto, zip_with};
 
@@ -142,7 +153,7 @@ async fn up_on_an_empty_account_creates_every_resource_with_every_setting() {
     let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
     let mut keys: Vec<&str> = routes.items().iter().map(|r| r.route_key().unwrap()).collect();
     keys.sort();
-    let mut want: Vec<String> = todos::routes::ROUTES.iter().map(|r| r.key()).collect();
+    let mut want: Vec<String> = todos_routes::ROUTES.iter().map(|r| r.key()).collect();
     want.sort();
     assert_eq!(keys, want);
     let target = format!("integrations/{}", i.integration_id().unwrap());

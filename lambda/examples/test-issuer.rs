@@ -7,7 +7,7 @@
 
 use std::io::Write as _;
 
-#[path = "../tests/support/issuer.rs"]
+#[path = "../tests/it/support/issuer.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod issuer;
 

@@ -24,6 +24,7 @@ async fn handle(app: &App, req: Request) -> Result<Response<Body>, Error> {
     };
     let request = ApiRequest {
         method: req.method().as_str().to_owned(),
+        route: route_key.as_deref().and_then(todos::routes::route_for_key),
         route_key,
         path: req.raw_http_path().to_owned(),
         stage,

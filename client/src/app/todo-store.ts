@@ -7,7 +7,7 @@ import { Todo } from './todo.model';
 
 /**
  * Holds the list as last confirmed by the server. Nothing is shown as saved before the server
- * answered 2xx: writes update the list only after success, then reload it from the server.
+ * answered 2xx: a write changes the list only after that answer (the page then reloads the list).
  */
 @Injectable({ providedIn: 'root' })
 export class TodoStore {
@@ -41,7 +41,7 @@ export class TodoStore {
     }
   }
 
-  /** POSTs the todo; on 204 puts it in the list (it is saved). Rejects with an ApiError. */
+  /** POSTs the todo; once the server accepted it, puts it in the list. Rejects with an ApiError. */
   async save(todo: Todo): Promise<void> {
     await firstValueFrom(this.api.save(todo));
     this.loadSeq++; // a load that started before this write must not overwrite it
@@ -49,7 +49,7 @@ export class TodoStore {
     this.items.update((list) => [...list.filter((t) => t.id !== todo.id), todo]);
   }
 
-  /** DELETEs the todo; on 204 removes it from the list. Rejects with an ApiError. */
+  /** DELETEs the todo; once the server accepted it, removes it from the list. Rejects with an ApiError. */
   async remove(id: string): Promise<void> {
     await firstValueFrom(this.api.remove(id));
     this.loadSeq++;

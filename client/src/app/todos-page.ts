@@ -224,7 +224,10 @@ export class TodosPage {
     return PRIORITY_COLOR[p] ?? 'medium';
   }
 
-  /** Loads the list; failures show a toast with Retry. */
+  /**
+   * Loads the list from the server, also after each write to re-sync with it. A failure shows an error
+   * toast with Retry, which replaces any toast on screen (the success toast of that write too).
+   */
   async reload(): Promise<void> {
     try {
       await this.store.refresh();
@@ -249,7 +252,7 @@ export class TodosPage {
     const { role, data } = await modal.onWillDismiss<Todo>();
     if (role === 'saved' && data) {
       await this.notifier.info(todo ? 'Todo updated' : 'Todo added');
-      void this.reloadQuietly();
+      void this.reload();
     }
   }
 
@@ -263,7 +266,7 @@ export class TodosPage {
       return;
     }
     await this.notifier.info(`Deleted “${short(todo.description)}”`, { text: 'Undo', handler: () => void this.undo(todo) });
-    void this.reloadQuietly();
+    void this.reload();
   }
 
   private async undo(todo: Todo): Promise<void> {
@@ -276,16 +279,7 @@ export class TodosPage {
       return;
     }
     await this.notifier.info('Todo restored');
-    void this.reloadQuietly();
-  }
-
-  /** Re-syncs with the server after a write, without replacing the success toast on failure... unless it fails. */
-  private async reloadQuietly(): Promise<void> {
-    try {
-      await this.store.refresh();
-    } catch (err) {
-      await this.notifier.error(`Couldn't load todos. ${toApiError(err).message}`, () => void this.reload());
-    }
+    void this.reload();
   }
 }
 

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::graph::Graph;
 use super::plan::Plan;
-use super::{Action, NodeId, Outputs, Progress, ProgressSink, StopSignal};
+use super::{Action, Declared, NodeId, Observed, Outputs, Progress, ProgressSink, StopSignal};
 use crate::aws::Aws;
 use crate::error::IacError;
 
@@ -194,7 +194,7 @@ fn finish(s: Scheduled) -> Result<Report, IacError> {
 pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -> Result<Report, IacError> {
     plan.check_ownership()?;
     let mut order: Vec<(NodeId, String)> = graph.nodes.iter().map(|n| (n.id.clone(), n.resource.label())).collect();
-    // Live resources no longer declared (stale routes) go last.
+    // Live resources no longer declared (strays) go last.
     order.extend(plan.steps.iter().filter(|s| s.desired.is_none()).map(|s| (s.id.clone(), s.label.clone())));
     let steps: HashMap<&str, &super::plan::Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let nodes: HashMap<&str, &crate::stack::Node> = graph.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
@@ -213,10 +213,7 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
                 }),
             ));
         };
-        let mut desired = node.resource.clone();
-        for i in desired.inputs_mut() {
-            i.resolve(outputs);
-        }
+        let desired = node.resource.resolved(outputs);
         let change = desired.diff(observed.as_ref());
         if change.action == Action::Unchanged {
             let out = observed.map(|o| o.outputs()).unwrap_or_else(|| desired.planned_outputs());
@@ -228,7 +225,7 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
         Ok(Start::Job(
             action,
             Box::pin(async move {
-                // Resources inside an API or function that did not exist at plan time were not read
+                // Resources inside a container that did not exist at plan time were not read
                 // then; another `up` of the stack may have created them since (it adopted our new
                 // API). Read before creating, so such a concurrent run is joined, not duplicated.
                 if action == Action::Create
@@ -243,11 +240,11 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
                     other => other?,
                 };
                 let Some(after) = after else {
-                    return Err(IacError::Aws {
-                        resource: label,
-                        action: action.verb().into(),
-                        message: "done, but the resource cannot be read back yet; run `up` again".into(),
-                    });
+                    return Err(IacError::aws(
+                        label,
+                        action.verb(),
+                        "done, but the resource cannot be read back yet; run `up` again",
+                    ));
                 };
                 Ok((after.outputs(), action))
             }),
@@ -261,13 +258,14 @@ pub async fn apply(aws: &Aws, graph: &Graph, plan: &Plan, opts: &ApplyOptions) -
 /// of the same stack created it (`ResourceInUseException`, `EntityAlreadyExists`,
 /// `ResourceConflictException`, ...) — adopt it: re-diff against what is live and apply the
 /// difference, exactly as the next `up` would. Anything else keeps the original error. (Not for
-/// the HTTP API, whose names are not unique: see `http_api::converge_after_create`.)
+/// kinds whose names are not unique: they converge by themselves, see
+/// [`crate::engine::Resource::adopts_after_failed_create`].)
 async fn adopt_after_failed_create(
     aws: &Aws,
-    desired: &crate::resources::Resource,
+    desired: &Declared,
     error: IacError,
-) -> Result<Option<crate::resources::Observed>, IacError> {
-    if matches!(desired, crate::resources::Resource::HttpApi(_)) || matches!(error, IacError::ConcurrentUp { .. }) {
+) -> Result<Option<Observed>, IacError> {
+    if !desired.adopts_after_failed_create() || matches!(error, IacError::ConcurrentUp { .. }) {
         return Err(error);
     }
     tracing::info!(resource = %desired.label(), "create failed ({error}); checking whether another run created it");
@@ -278,10 +276,7 @@ async fn adopt_after_failed_create(
 }
 
 /// When `desired` now exists and is ours: brings it in line (an update, or nothing) and returns it.
-async fn adopt_live(
-    aws: &Aws,
-    desired: &crate::resources::Resource,
-) -> Result<Option<crate::resources::Observed>, IacError> {
+async fn adopt_live(aws: &Aws, desired: &Declared) -> Result<Option<Observed>, IacError> {
     let Some(live) = desired.read(aws).await? else { return Ok(None) };
     let step = super::plan::step_for(String::new(), desired.clone(), Some(live.clone()));
     if step.foreign {

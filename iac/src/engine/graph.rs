@@ -39,7 +39,7 @@ impl Graph {
             }
             deps.insert(node.id.clone(), d);
         }
-        // Kahn's algorithm, taking ready nodes in declaration order so the order is stable.
+        // Kahn's algorithm, taking ready nodes in declaration order so the order is the same on every run.
         let mut order: Vec<Node> = Vec::with_capacity(stack.nodes.len());
         let mut placed: BTreeSet<NodeId> = BTreeSet::new();
         while order.len() < stack.nodes.len() {
@@ -75,87 +75,5 @@ impl Graph {
     /// The position of a node in the order.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.id == id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::StackConfig;
-    use crate::resources::function::Code;
-    use crate::resources::test_support::target;
-    use crate::stack::{Names, StackSpec, declare};
-
-    fn graph() -> Graph {
-        let spec = StackSpec {
-            names: Names::new("todos", "dev"),
-            config: StackConfig::default(),
-            code: Code::from_bytes(b"zip".to_vec()),
-            target: target(),
-        };
-        Graph::new(&declare(&spec)).unwrap()
-    }
-
-    #[test]
-    fn graph_comes_from_the_links_between_resources() {
-        let g = graph();
-        let deps = |id: &str| g.deps[id].clone();
-        assert_eq!(deps("role"), vec!["table"]);
-        assert_eq!(deps("function"), vec!["log-group", "role", "table"]);
-        assert_eq!(deps("integration"), vec!["function", "http-api"]);
-        assert_eq!(deps("route:GET /todos"), vec!["http-api", "integration"]);
-        assert_eq!(deps("permission"), vec!["function", "http-api"]);
-        assert_eq!(deps("stage"), vec!["http-api"]);
-        assert!(deps("table").is_empty() && deps("http-api").is_empty() && deps("log-group").is_empty());
-    }
-
-    #[test]
-    fn order_puts_every_dependency_first_and_has_the_three_routes_from_the_contract() {
-        let g = graph();
-        for (node, deps) in &g.deps {
-            for d in deps {
-                assert!(g.position(d) < g.position(node), "{d} before {node}");
-            }
-        }
-        let routes: Vec<&str> = g.nodes.iter().filter_map(|n| n.id.strip_prefix("route:")).collect();
-        assert_eq!(routes, vec!["GET /todos", "POST /todos", "DELETE /todos/{id}"]);
-        assert_eq!(g.nodes.len(), 11);
-    }
-
-    #[test]
-    fn a_cycle_or_dangling_reference_is_reported() {
-        use crate::engine::Input;
-        use crate::resources::route::Route;
-        let mut s = Stack::default();
-        s.add(
-            "a",
-            Route {
-                api_id: Input::output("b", "id"),
-                route_key: "GET /a".into(),
-                target: Input::known("t"),
-                authorizer_id: None,
-            },
-        );
-        s.add(
-            "b",
-            Route {
-                api_id: Input::output("a", "id"),
-                route_key: "GET /b".into(),
-                target: Input::known("t"),
-                authorizer_id: None,
-            },
-        );
-        assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("cycle")));
-        let mut s = Stack::default();
-        s.add(
-            "a",
-            Route {
-                api_id: Input::output("zz", "id"),
-                route_key: "GET /a".into(),
-                target: Input::known("t"),
-                authorizer_id: None,
-            },
-        );
-        assert!(matches!(Graph::new(&s), Err(IacError::Graph(m)) if m.contains("zz")));
     }
 }

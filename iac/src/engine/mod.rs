@@ -1,10 +1,14 @@
-//! The engine: typed inputs and outputs that link resources, the change model every resource's pure
-//! `diff` returns, the dependency [`graph`], the [`plan`] (read live state + diff, no mutation) and
-//! [`apply`] (create / update / replace / delete in graph order, concurrently where independent).
+//! The engine: the [`resource`] contract every kind implements, typed inputs and outputs that link
+//! resources, the change model every resource's pure `diff` returns, the dependency [`graph`], the
+//! [`plan`] (read live state + diff, no mutation) and [`apply`] (create / update / replace / delete
+//! in graph order, concurrently where independent). Nothing here knows a resource kind.
 
 pub mod apply;
 pub mod graph;
 pub mod plan;
+pub mod resource;
+
+pub use resource::{Declared, Observed, Ownership, Resource, State, Tags};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,7 +19,7 @@ use tokio::sync::Notify;
 
 use crate::error::IacError;
 
-/// A node of the stack graph, e.g. `table`, `route:GET /todos`.
+/// A node of the stack graph, as the stack declaration names it (e.g. `api`).
 pub type NodeId = String;
 
 /// The outputs of one resource, by key (`name`, `arn`, `id`, ...).
@@ -363,7 +367,7 @@ pub enum Progress {
     Started {
         /// Node.
         id: NodeId,
-        /// Display label, e.g. `function todos-dev-api`.
+        /// Display label, `kind name`.
         label: String,
         /// What is being done.
         action: Action,
@@ -418,20 +422,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reference_resolves_through_its_map_or_becomes_unknown() {
-        let mut input = Input::output("http-api", "id").map(|id| format!("arn:x:{id}/*/*/*"));
-        let mut missing = input.clone();
-        let outputs = HashMap::from([("http-api".to_owned(), Outputs::from([("id", "abc".to_owned())]))]);
-        input.resolve(&outputs);
-        assert_eq!(input.value(), Some("arn:x:abc/*/*/*"));
-        missing.resolve(&HashMap::new());
-        assert_eq!(missing.value(), None);
-        assert_eq!(missing.display(), KNOWN_AFTER_APPLY);
-        assert_eq!(missing.source().unwrap().node, "http-api");
-    }
-
-    #[test]
-    fn diff_marks_replace_only_for_immutable_properties() {
+    fn diff_marks_replace_only_for_properties_fixed_at_creation() {
         let mut d = Diff::new();
         d.field("memory_mb", Some("128".into()), "256");
         assert_eq!(d.finish().action, Action::Update);
@@ -453,5 +444,156 @@ mod tests {
         let mut d = Diff::new();
         diff_tags(&mut d, &BTreeMap::new(), &ours);
         assert_eq!(d.finish().properties[0].new.as_deref(), Some("stack=dev"));
+    }
+}
+
+/// The engine driven by a made-up kind that lives in memory: plan, apply, re-plan, update,
+/// strays and destroy, with no AWS behind it. It shows the engine needs nothing but the contract.
+#[cfg(test)]
+mod contract_tests {
+    use std::sync::Mutex;
+
+    use super::apply::{ApplyOptions, apply, destroy};
+    use super::graph::Graph;
+    use super::plan::{Step, plan};
+    use super::*;
+    use crate::aws::Aws;
+    use crate::stack::Stack;
+
+    /// Name → value: the "account" the widgets live in.
+    type Store = Arc<Mutex<BTreeMap<String, String>>>;
+
+    #[derive(Debug, Clone)]
+    struct Widget {
+        name: String,
+        value: Input,
+        store: Store,
+    }
+
+    impl PartialEq for Widget {
+        fn eq(&self, other: &Self) -> bool {
+            self.name == other.name && self.value == other.value
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct WidgetState {
+        name: String,
+        value: String,
+        store: Store,
+    }
+
+    impl PartialEq for WidgetState {
+        fn eq(&self, other: &Self) -> bool {
+            self.name == other.name && self.value == other.value
+        }
+    }
+
+    impl State for WidgetState {
+        fn outputs(&self) -> Outputs {
+            Outputs::from([("name", self.name.clone()), ("value", self.value.clone())])
+        }
+
+        async fn delete(&self, _aws: &Aws) -> Result<(), IacError> {
+            self.store.lock().unwrap().remove(&self.name);
+            Ok(())
+        }
+    }
+
+    impl Resource for Widget {
+        type State = WidgetState;
+        const KIND: &'static str = "widget";
+
+        fn name(&self) -> String {
+            self.name.clone()
+        }
+
+        fn inputs(&self) -> Vec<&Input> {
+            vec![&self.value]
+        }
+
+        fn inputs_mut(&mut self) -> Vec<&mut Input> {
+            vec![&mut self.value]
+        }
+
+        fn diff(&self, observed: Option<&WidgetState>) -> Change {
+            let Some(live) = observed else { return Change::create(vec![("value", self.value.display())]) };
+            let mut d = Diff::new();
+            d.input("value", Some(live.value.clone()), &self.value);
+            d.finish()
+        }
+
+        async fn read(&self, _aws: &Aws) -> Result<Option<WidgetState>, IacError> {
+            let value = self.store.lock().unwrap().get(&self.name).cloned();
+            Ok(value.map(|value| WidgetState { name: self.name.clone(), value, store: self.store.clone() }))
+        }
+
+        async fn apply(
+            &self,
+            aws: &Aws,
+            _observed: Option<&WidgetState>,
+            _change: &Change,
+        ) -> Result<Option<WidgetState>, IacError> {
+            let value = self.value.require(&self.name)?.to_owned();
+            self.store.lock().unwrap().insert(self.name.clone(), value);
+            self.read(aws).await
+        }
+
+        /// Every other widget in the store whose name starts with ours is a stray.
+        async fn strays(
+            &self,
+            _aws: &Aws,
+            id: &NodeId,
+            _live: &WidgetState,
+            steps: &[Step],
+        ) -> Result<Vec<Step>, IacError> {
+            let declared: Vec<String> = steps.iter().map(|s| s.name.clone()).collect();
+            let store = self.store.lock().unwrap().clone();
+            Ok(store
+                .into_iter()
+                .filter(|(name, _)| name.starts_with(&self.name) && !declared.contains(name))
+                .map(|(name, value)| {
+                    let live = WidgetState { name: name.clone(), value, store: self.store.clone() };
+                    Step::removal(format!("{id}:{name}"), Self::KIND, name, Observed::new(live))
+                })
+                .collect())
+        }
+    }
+
+    fn stack(store: &Store, first: &str) -> Stack {
+        let mut s = Stack::default();
+        s.add("a", Widget { name: "a".into(), value: Input::known(first), store: store.clone() });
+        s.add("b", Widget { name: "b".into(), value: Input::output("a", "value"), store: store.clone() });
+        s
+    }
+
+    #[tokio::test]
+    async fn the_engine_plans_applies_and_destroys_a_kind_it_was_never_told_about() {
+        let aws = Aws::offline();
+        let store = Store::default();
+        let graph = Graph::new(&stack(&store, "1")).unwrap();
+        let p = plan(&aws, &graph).await.unwrap();
+        assert_eq!(p.summary(), "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.");
+        assert_eq!(p.step("b").unwrap().change.properties[0].new.as_deref(), Some(KNOWN_AFTER_APPLY));
+        apply(&aws, &graph, &p, &ApplyOptions::default()).await.unwrap();
+        let stored = store.lock().unwrap().clone();
+        assert_eq!(stored, BTreeMap::from([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "1".to_owned())]));
+        assert!(!plan(&aws, &graph).await.unwrap().has_changes());
+
+        // A changed input flows downstream; a stray found by its owner is deleted last.
+        store.lock().unwrap().insert("a-old".into(), "0".into());
+        let graph = Graph::new(&stack(&store, "2")).unwrap();
+        let p = plan(&aws, &graph).await.unwrap();
+        assert_eq!(p.summary(), "Plan: 0 to create, 1 to update, 0 to replace, 1 to delete, 1 unchanged.");
+        assert!(p.render().contains("- delete     widget      a-old"), "{}", p.render());
+        let report = apply(&aws, &graph, &p, &ApplyOptions::default()).await.unwrap();
+        assert_eq!(report.executed.len(), 3, "a, then b with a's new value, then the stray");
+        let stored = store.lock().unwrap().clone();
+        assert_eq!(stored, BTreeMap::from([("a".to_owned(), "2".to_owned()), ("b".to_owned(), "2".to_owned())]));
+
+        let p = plan(&aws, &graph).await.unwrap();
+        let removed = destroy(&aws, &graph, &p, &ApplyOptions::default()).await.unwrap().removed;
+        assert_eq!(removed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert!(store.lock().unwrap().is_empty());
     }
 }

@@ -7,20 +7,23 @@ use std::fmt::Write as _;
 use tokio::task::JoinSet;
 
 use super::graph::Graph;
-use super::{Action, Change, NodeId, Outputs, carries_tags, tags_display};
+use super::{Action, Change, Declared, NodeId, Observed, Outputs, Ownership, carries_tags, tags_display};
 use crate::aws::Aws;
 use crate::error::IacError;
-use crate::resources::{Observed, Ownership, Resource, integration, route};
 
 /// What the plan does to one resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
-    /// Node id (`route:PUT /old` for a live route no longer declared).
+    /// Node id (for a stray, its owner's id and what it is, e.g. `api:child:old`).
     pub id: NodeId,
+    /// The kind, as the kind names itself.
+    pub kind: &'static str,
+    /// The physical name shown to people.
+    pub name: String,
     /// `kind name`.
     pub label: String,
     /// The declaration with the links resolved as far as the plan knows them (`None`: not declared).
-    pub desired: Option<Resource>,
+    pub desired: Option<Declared>,
     /// The live resource, if any.
     pub observed: Option<Observed>,
     /// The diff.
@@ -30,9 +33,18 @@ pub struct Step {
 }
 
 impl Step {
-    /// A live resource that is not declared (a route no longer in the table, a duplicate): deleted.
-    fn removal(id: NodeId, label: String, observed: Observed) -> Step {
-        Step { id, label, desired: None, observed: Some(observed), change: Change::delete(), foreign: false }
+    /// A live resource that is not declared (a stray: no longer declared, or a duplicate): deleted.
+    pub fn removal(id: NodeId, kind: &'static str, name: String, observed: Observed) -> Step {
+        Step {
+            id,
+            kind,
+            label: format!("{kind} {name}"),
+            name,
+            desired: None,
+            observed: Some(observed),
+            change: Change::delete(),
+            foreign: false,
+        }
     }
 
     /// The plan's knowledge of this resource's outputs.
@@ -47,16 +59,25 @@ impl Step {
 }
 
 /// Builds the step of a declared resource from its live state: the pure heart of the planner.
-pub fn step_for(id: NodeId, desired: Resource, observed: Option<Observed>) -> Step {
+pub fn step_for(id: NodeId, desired: Declared, observed: Option<Observed>) -> Step {
     let foreign = match (desired.ownership(), &observed, desired.tags()) {
-        (Ownership::Tagged | Ownership::Adoptable, Some(o), Some(ours)) => {
+        (Ownership::Tagged | Ownership::AdoptsUntagged, Some(o), Some(ours)) => {
             !o.tags().is_some_and(|live| carries_tags(live, ours))
         }
         (_, Some(o), _) => desired.held_by_another(o),
         _ => false,
     };
     let change = desired.diff(observed.as_ref());
-    Step { id, label: desired.label(), desired: Some(desired), observed, change, foreign }
+    Step {
+        id,
+        kind: desired.kind(),
+        name: desired.name(),
+        label: desired.label(),
+        desired: Some(desired),
+        observed,
+        change,
+        foreign,
+    }
 }
 
 /// The plan of a whole stack.
@@ -79,14 +100,10 @@ impl Plan {
                 let expected = s.desired.as_ref().and_then(|d| d.tags()).map(tags_display).unwrap_or_default();
                 return Err(IacError::NameTaken { resource: s.label.clone(), expected });
             }
-            if let (true, Some(Observed::UserPoolDomain(live))) = (s.foreign, &s.observed) {
-                return Err(IacError::Refused {
-                    resource: s.label.clone(),
-                    message: format!(
-                        "the hosted sign-in domain belongs to user pool {}, which is not this stack's; set another `domain_prefix` under [auth]",
-                        live.user_pool_id
-                    ),
-                });
+            if let (true, Some(d), Some(live)) = (s.foreign, &s.desired, &s.observed)
+                && let Some(e) = d.foreign_error(live)
+            {
+                return Err(e);
             }
         }
         Ok(())
@@ -124,18 +141,8 @@ impl Plan {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for s in &self.steps {
-            let (kind, name) = match &s.desired {
-                Some(r) => (r.kind().to_owned(), r.name()),
-                None => match s.label.strip_prefix("http api ") {
-                    Some(rest) => ("http api".to_owned(), rest.to_owned()),
-                    None => s
-                        .label
-                        .split_once(' ')
-                        .map_or((s.label.clone(), String::new()), |(k, n)| (k.to_owned(), n.to_owned())),
-                },
-            };
-            let _ =
-                writeln!(out, "  {} {:<10} {:<11} {}", s.change.action.marker(), s.change.action.verb(), kind, name);
+            let (marker, verb) = (s.change.action.marker(), s.change.action.verb());
+            let _ = writeln!(out, "  {marker} {verb:<10} {:<11} {}", s.kind, s.name);
             for p in &s.change.properties {
                 let _ = match (&p.old, &p.new) {
                     (None, Some(new)) if s.change.action == Action::Create => {
@@ -173,10 +180,7 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
     for l in 0..=max_level {
         let mut set = JoinSet::new();
         for node in graph.nodes.iter().filter(|n| level[n.id.as_str()] == l) {
-            let mut desired = node.resource.clone();
-            for i in desired.inputs_mut() {
-                i.resolve(&outputs);
-            }
+            let desired = node.resource.resolved(&outputs);
             // Nothing to read inside a container that does not exist yet.
             let container_is_new = desired.container().and_then(|c| c.source()).is_some_and(|src| {
                 steps.get(&src.node).is_some_and(|s| matches!(s.change.action, Action::Create | Action::Replace))
@@ -195,64 +199,14 @@ pub async fn plan(aws: &Aws, graph: &Graph) -> Result<Plan, IacError> {
         }
     }
     let mut ordered: Vec<Step> = graph.nodes.iter().filter_map(|n| steps.remove(&n.id)).collect();
-    if let Some(Observed::HttpApi(api)) = ordered.iter().find(|s| s.id == "http-api").and_then(|s| s.observed.clone()) {
-        // Newer copies of our API (a concurrent `up` killed while converging): deleted, with
-        // everything inside them, by `up` (last) and by `destroy`.
-        for id in &api.duplicates {
-            ordered.push(Step::removal(
-                format!("http-api:duplicate:{id}"),
-                format!("http api {} (duplicate {id})", api.name),
-                Observed::HttpApi(crate::resources::http_api::HttpApiState {
-                    id: id.clone(),
-                    endpoint: String::new(),
-                    cors: None,
-                    duplicates: Vec::new(),
-                    ..api.clone()
-                }),
-            ));
-        }
-        let declared: Vec<String> =
-            ordered.iter().filter_map(|s| s.id.strip_prefix("route:").map(str::to_owned)).collect();
-        let kept_routes: HashMap<String, String> = ordered
-            .iter()
-            .filter_map(|s| match &s.observed {
-                Some(Observed::Route(r)) if s.desired.is_some() => Some((r.route_key.clone(), r.id.clone())),
-                _ => None,
-            })
-            .collect();
-        let live_routes = route::list(aws, &api.id).await?;
-        // Integrations no route points at, other than ours: left by two runs building the same
-        // new API at once (one joins the other's work since; this removes what is left). One still
-        // targeted is kept until the routes are retargeted, so nothing is deleted from under a route.
-        let kept_integration = ordered.iter().find(|s| s.id == "integration").and_then(|s| match &s.observed {
-            Some(Observed::Integration(i)) => Some(i.id.clone()),
-            _ => None,
-        });
-        if let Some(kept) = &kept_integration {
-            for i in integration::list(aws, &api.id).await? {
-                let target = format!("integrations/{}", i.id);
-                if i.id != *kept && !live_routes.iter().any(|r| r.target.as_deref() == Some(target.as_str())) {
-                    ordered.push(Step::removal(
-                        format!("integration:duplicate:{}", i.id),
-                        format!("integration {} (duplicate)", i.id),
-                        Observed::Integration(i),
-                    ));
-                }
-            }
-        }
-        for live in live_routes {
-            let (id, label) = if !declared.contains(&live.route_key) {
-                (format!("route:{}", live.route_key), format!("route {}", live.route_key))
-            } else if kept_routes.get(&live.route_key).is_some_and(|kept| *kept != live.id) {
-                (
-                    format!("route:{}:duplicate:{}", live.route_key, live.id),
-                    format!("route {} (duplicate {})", live.route_key, live.id),
-                )
-            } else {
-                continue;
-            };
-            ordered.push(Step::removal(id, label, Observed::Route(live)));
+    // Live resources that should not exist (duplicates, undeclared children), found by their owners:
+    // deleted by `up` (last) and by `destroy`.
+    let mut strays = Vec::new();
+    for s in &ordered {
+        if let (Some(desired), Some(live)) = (&s.desired, &s.observed) {
+            strays.extend(desired.strays(aws, &s.id, live, &ordered).await?);
         }
     }
+    ordered.extend(strays);
     Ok(Plan { steps: ordered })
 }

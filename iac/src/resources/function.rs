@@ -8,14 +8,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_lambda::client::Waiters as _;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
 use aws_smithy_types::Blob;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, retry};
-use crate::engine::{Change, Diff, Input, Outputs, tags_display};
+use crate::aws::{Aws, Backoff, ErrorMeta, RetryError, aws_error, classify, gone, retry, wait_failed};
+use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, tags_display};
 use crate::error::IacError;
 
 /// A deployment package and its SHA-256 (base64, as Lambda reports `CodeSha256`).
@@ -140,10 +141,18 @@ impl Function {
     }
 }
 
-impl FunctionState {
+impl State for FunctionState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -197,7 +206,13 @@ pub fn diff(desired: &Function, observed: Option<&FunctionState>) -> Change {
 pub async fn read(aws: &Aws, desired: &Function) -> Result<Option<FunctionState>, IacError> {
     let out = match aws.lambda.get_function().function_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_lambda::operation::get_function::GetFunctionError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&desired.label(), "GetFunction", e)),
     };
     let Some(c) = out.configuration() else { return Ok(None) };
@@ -230,6 +245,9 @@ pub fn is_role_not_assumable(meta: &ErrorMeta) -> bool {
 pub fn is_update_in_progress(meta: &ErrorMeta) -> bool {
     meta.is("ResourceConflictException")
 }
+
+/// How long to wait for a new function to become `Active`.
+const FUNCTION_WAIT: Duration = Duration::from_secs(120);
 
 /// Whether the next call on a function may go ahead, from its `State` and `LastUpdateStatus`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,11 +286,7 @@ pub async fn wait_until_ready(aws: &Aws, name: &str) -> Result<(), IacError> {
         match readiness(c.state().map(|s| s.as_str()), c.last_update_status().map(|s| s.as_str()), reason) {
             Readiness::Ready => return Ok(()),
             Readiness::Failed(reason) => {
-                return Err(IacError::Aws {
-                    resource: label,
-                    action: "GetFunctionConfiguration".into(),
-                    message: reason,
-                });
+                return Err(IacError::aws(label, "GetFunctionConfiguration", reason));
             }
             Readiness::Wait => tokio::time::sleep(backoff.delay(attempt).min(Duration::from_secs(2))).await,
         }
@@ -337,7 +351,15 @@ pub async fn apply(
     let label = desired.label();
     let Some(live) = observed else {
         create_function_when_role_assumable(aws, desired, Backoff::IAM_PROPAGATION).await?;
-        return wait_until_ready(aws, &desired.name).await;
+        // A new function is `Pending` until Lambda has set it up: the SDK's waiter polls `State`.
+        return aws
+            .lambda
+            .wait_until_function_active_v2()
+            .function_name(&desired.name)
+            .wait(FUNCTION_WAIT)
+            .await
+            .map(|_| ())
+            .map_err(|e| wait_failed(&label, "the new function to become Active", e));
     };
     let config_props = ["runtime", "handler", "memory_mb", "timeout_seconds", "role", "environment"];
     if config_props.iter().any(|p| change.touches(p)) {
@@ -390,10 +412,59 @@ pub async fn apply(
 
 /// Deletes the function.
 pub async fn delete(aws: &Aws, live: &FunctionState) -> Result<(), IacError> {
-    match aws.lambda.delete_function().function_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("function {}", live.name), "DeleteFunction", e)),
+    let result = aws.lambda.delete_function().function_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception,
+        &format!("function {}", live.name),
+        "DeleteFunction",
+    )
+}
+
+impl Resource for Function {
+    type State = FunctionState;
+    const KIND: &'static str = "function";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Function::planned_outputs(self)
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.role_arn, &self.table_name]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.role_arn, &mut self.table_name]
+    }
+
+    fn diff(&self, observed: Option<&FunctionState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<FunctionState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&FunctionState>,
+        change: &Change,
+    ) -> Result<Option<FunctionState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

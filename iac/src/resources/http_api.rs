@@ -17,9 +17,14 @@
 
 use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
 
+use std::collections::HashMap;
+
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, carries_tags, diff_tags, tags_display};
+use super::integration::{self, Integration, IntegrationState};
+use super::route::{self, Route, RouteState};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::plan::Step;
+use crate::engine::{Change, Diff, NodeId, Observed, Outputs, Resource, State, carries_tags, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// CORS settings in the form the HTTP API holds them.
@@ -41,7 +46,7 @@ pub struct CorsSpec {
 
 impl CorsSpec {
     /// The contract's CORS setting, canonicalised.
-    pub fn from_contract(cors: &todos::routes::Cors) -> CorsSpec {
+    pub fn from_contract(cors: &todos_routes::Cors) -> CorsSpec {
         CorsSpec {
             allow_origins: cors.allow_origins.clone(),
             allow_methods: cors.allow_methods.iter().map(|m| m.to_string()).collect(),
@@ -144,10 +149,18 @@ impl HttpApi {
     }
 }
 
-impl HttpApiState {
+impl State for HttpApiState {
     /// `id`, `endpoint`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone()), ("endpoint", self.endpoint.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -216,10 +229,11 @@ pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, 
     Ok(found.next().map(|first| HttpApiState { duplicates: found.map(|d| d.id).collect(), ..first }))
 }
 
-/// After creating `ours`: waits [`SETTLE`], then keeps it only if it is the oldest API with our
+/// After creating `ours`: waits [`SETTLE`] (or what `aws.settle` says), then keeps it only if it is the oldest API with our
 /// name and tags; otherwise deletes it and stops with [`IacError::ConcurrentUp`].
 pub async fn converge_after_create(aws: &Aws, desired: &HttpApi, ours: &str) -> Result<(), IacError> {
-    tokio::time::sleep(SETTLE).await;
+    // Injectable (`Aws::settle`): tests without a concurrent creator set it to zero.
+    tokio::time::sleep(aws.settle).await;
     let all = list_ours(aws, desired).await?;
     match all.first() {
         Some(winner) if winner.id != ours => {
@@ -283,10 +297,111 @@ pub async fn delete(aws: &Aws, live: &HttpApiState) -> Result<(), IacError> {
 }
 
 async fn delete_api(aws: &Aws, name: &str, id: &str) -> Result<(), IacError> {
-    match aws.apigw.delete_api().api_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("http api {name} ({id})"), "DeleteApi", e)),
+    let result = aws.apigw.delete_api().api_id(id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError::is_not_found_exception,
+        &format!("http api {name} ({id})"),
+        "DeleteApi",
+    )
+}
+
+impl Resource for HttpApi {
+    type State = HttpApiState;
+    const KIND: &'static str = "http api";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    /// Names are not unique: a concurrent creator is handled by [`converge_after_create`].
+    fn adopts_after_failed_create(&self) -> bool {
+        false
+    }
+
+    fn diff(&self, observed: Option<&HttpApiState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<HttpApiState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&HttpApiState>,
+        change: &Change,
+    ) -> Result<Option<HttpApiState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
+    }
+
+    /// Newer copies of our API (a concurrent `up` killed while converging), integrations no route
+    /// points at other than ours (left by two runs building the same new API at once; one still
+    /// targeted is kept until the routes are retargeted, so nothing is deleted from under a route),
+    /// and routes that are no longer declared or duplicate a declared one.
+    async fn strays(&self, aws: &Aws, id: &NodeId, api: &HttpApiState, steps: &[Step]) -> Result<Vec<Step>, IacError> {
+        let mut found = Vec::new();
+        for dup in &api.duplicates {
+            let copy = HttpApiState {
+                id: dup.clone(),
+                endpoint: String::new(),
+                cors: None,
+                duplicates: Vec::new(),
+                ..api.clone()
+            };
+            let name = format!("{} (duplicate {dup})", api.name);
+            found.push(Step::removal(format!("{id}:duplicate:{dup}"), Self::KIND, name, Observed::new(copy)));
+        }
+        let declared: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| s.desired.as_ref()?.downcast_ref::<Route>())
+            .map(|r| r.route_key.as_str())
+            .collect();
+        let kept_routes: HashMap<&str, &str> = steps
+            .iter()
+            .filter(|s| s.desired.is_some())
+            .filter_map(|s| s.observed.as_ref()?.downcast_ref::<RouteState>())
+            .map(|r| (r.route_key.as_str(), r.id.as_str()))
+            .collect();
+        let live_routes = route::list(aws, &api.id).await?;
+        let kept_integration = steps
+            .iter()
+            .filter(|s| s.desired.as_ref().is_some_and(|d| d.downcast_ref::<Integration>().is_some()))
+            .find_map(|s| s.observed.as_ref()?.downcast_ref::<IntegrationState>());
+        if let Some(kept) = kept_integration {
+            for i in integration::list(aws, &api.id).await? {
+                let target = format!("integrations/{}", i.id);
+                if i.id != kept.id && !live_routes.iter().any(|r| r.target.as_deref() == Some(target.as_str())) {
+                    let name = format!("{} (duplicate)", i.id);
+                    found.push(Step::removal(
+                        format!("{id}:integration:{}", i.id),
+                        Integration::KIND,
+                        name,
+                        Observed::new(i),
+                    ));
+                }
+            }
+        }
+        for live in live_routes {
+            let (stray_id, name) = if !declared.contains(&live.route_key.as_str()) {
+                (format!("{id}:route:{}", live.route_key), live.route_key.clone())
+            } else if kept_routes.get(live.route_key.as_str()).is_some_and(|kept| *kept != live.id) {
+                (
+                    format!("{id}:route:{}:duplicate:{}", live.route_key, live.id),
+                    format!("{} (duplicate {})", live.route_key, live.id),
+                )
+            } else {
+                continue;
+            };
+            found.push(Step::removal(stray_id, Route::KIND, name, Observed::new(live)));
+        }
+        Ok(found)
     }
 }
 
@@ -299,7 +414,7 @@ mod tests {
     fn desired(origins: Vec<String>) -> HttpApi {
         HttpApi {
             name: "todos-dev-api".into(),
-            cors: CorsSpec::from_contract(&todos::routes::Cors::with_origins(origins)),
+            cors: CorsSpec::from_contract(&todos_routes::Cors::with_origins(origins)),
             region: "us-east-1".into(),
             tags: tags(),
         }

@@ -2,8 +2,8 @@
 
 use aws_sdk_apigatewayv2::types::IntegrationType;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared integration.
@@ -36,10 +36,14 @@ pub struct IntegrationState {
     pub timeout_ms: i32,
 }
 
-impl IntegrationState {
+impl State for IntegrationState {
     /// `id`, `target` (`integrations/<id>`, what a route points at).
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone()), ("target", format!("integrations/{}", self.id))])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -69,7 +73,13 @@ pub fn diff(desired: &Integration, observed: Option<&IntegrationState>) -> Chang
 pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<IntegrationState>, IacError> {
     let out = match aws.apigw.get_integrations().api_id(api_id).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(Vec::new()),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_apigatewayv2::operation::get_integrations::GetIntegrationsError::is_not_found_exception,
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(aws_error(LABEL, "GetIntegrations", e)),
     };
     Ok(out
@@ -141,10 +151,51 @@ pub async fn apply(
 
 /// Deletes the integration.
 pub async fn delete(aws: &Aws, live: &IntegrationState) -> Result<(), IacError> {
-    match aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(LABEL, "DeleteIntegration", e)),
+    let result = aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_integration::DeleteIntegrationError::is_not_found_exception,
+        LABEL,
+        "DeleteIntegration",
+    )
+}
+
+impl Resource for Integration {
+    type State = IntegrationState;
+    const KIND: &'static str = "integration";
+
+    fn name(&self) -> String {
+        "lambda-proxy".to_owned()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.api_id, &self.function_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.api_id, &mut self.function_arn]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn diff(&self, observed: Option<&IntegrationState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<IntegrationState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&IntegrationState>,
+        change: &Change,
+    ) -> Result<Option<IntegrationState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

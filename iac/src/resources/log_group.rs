@@ -2,8 +2,8 @@
 //! function so Lambda never creates it first with infinite retention (and adopted if it already did).
 
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, diff_tags, tags_display};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared log group.
@@ -36,10 +36,18 @@ impl LogGroup {
     }
 }
 
-impl LogGroupState {
+impl State for LogGroupState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -147,7 +155,7 @@ pub async fn create_or_adopt(aws: &Aws, desired: &LogGroup) -> Result<bool, IacE
         .await;
     match r {
         Ok(_) => Ok(false),
-        Err(e) if ErrorMeta::of(&e).is("ResourceAlreadyExistsException") => {
+        Err(e) if e.as_service_error().is_some_and(aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError::is_resource_already_exists_exception) => {
             tracing::info!(log_group = %desired.name, "log group already exists; adopting it");
             Ok(true)
         }
@@ -157,10 +165,51 @@ pub async fn create_or_adopt(aws: &Aws, desired: &LogGroup) -> Result<bool, IacE
 
 /// Deletes the log group.
 pub async fn delete(aws: &Aws, live: &LogGroupState) -> Result<(), IacError> {
-    match aws.logs.delete_log_group().log_group_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("log group {}", live.name), "DeleteLogGroup", e)),
+    let result = aws.logs.delete_log_group().log_group_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError::is_resource_not_found_exception,
+        &format!("log group {}", live.name),
+        "DeleteLogGroup",
+    )
+}
+
+impl Resource for LogGroup {
+    type State = LogGroupState;
+    const KIND: &'static str = "log group";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::AdoptsUntagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Outputs::from([("name", self.name.clone())])
+    }
+
+    fn diff(&self, observed: Option<&LogGroupState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<LogGroupState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&LogGroupState>,
+        change: &Change,
+    ) -> Result<Option<LogGroupState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

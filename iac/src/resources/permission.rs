@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared permission.
@@ -38,10 +38,14 @@ pub struct PermissionState {
     pub source_arn: Option<String>,
 }
 
-impl PermissionState {
+impl State for PermissionState {
     /// `statement_id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("statement_id", self.statement_id.clone())])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -98,7 +102,13 @@ pub async fn read(aws: &Aws, desired: &Permission) -> Result<Option<PermissionSt
     let Some(function) = desired.function_name.value() else { return Ok(None) };
     let out = match aws.lambda.get_policy().function_name(function).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_lambda::operation::get_policy::GetPolicyError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&format!("permission {}", desired.statement_id), "GetPolicy", e)),
     };
     Ok(out.policy().and_then(|p| parse_statement(p, function, &desired.statement_id)))
@@ -126,17 +136,53 @@ pub async fn apply(aws: &Aws, desired: &Permission, observed: Option<&Permission
 
 /// Removes the statement.
 pub async fn delete(aws: &Aws, live: &PermissionState) -> Result<(), IacError> {
-    match aws
-        .lambda
-        .remove_permission()
-        .function_name(&live.function_name)
-        .statement_id(&live.statement_id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("permission {}", live.statement_id), "RemovePermission", e)),
+    let result =
+        aws.lambda.remove_permission().function_name(&live.function_name).statement_id(&live.statement_id).send().await;
+    gone(
+        result,
+        aws_sdk_lambda::operation::remove_permission::RemovePermissionError::is_resource_not_found_exception,
+        &format!("permission {}", live.statement_id),
+        "RemovePermission",
+    )
+}
+
+impl Resource for Permission {
+    type State = PermissionState;
+    const KIND: &'static str = "permission";
+
+    fn name(&self) -> String {
+        self.statement_id.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.function_name, &self.source_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.function_name, &mut self.source_arn]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.function_name)
+    }
+
+    fn diff(&self, observed: Option<&PermissionState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<PermissionState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&PermissionState>,
+        change: &Change,
+    ) -> Result<Option<PermissionState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

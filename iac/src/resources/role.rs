@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs, diff_tags, tags_display};
+use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError;
+use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError;
+
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The actions the function needs on the table, and no more.
@@ -97,10 +100,18 @@ impl Role {
     }
 }
 
-impl RoleState {
+impl State for RoleState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -183,7 +194,12 @@ pub async fn read(aws: &Aws, desired: &Role) -> Result<Option<RoleState>, IacErr
     let label = desired.label();
     let role = match aws.iam.get_role().role_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => return Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&label, "GetRole", e)),
     };
     let Some(role) = role.role() else { return Ok(None) };
@@ -248,7 +264,7 @@ pub async fn apply(aws: &Aws, desired: &Role, observed: Option<&RoleState>) -> R
         .iter()
         .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IacError::Aws { resource: label.clone(), action: "CreateRole".into(), message: e.to_string() })?;
+        .map_err(|e| IacError::aws(&label, "CreateRole", e.to_string()).with_source(e))?;
     let fresh;
     let live = match observed {
         Some(l) => l,
@@ -337,24 +353,66 @@ pub async fn delete(aws: &Aws, live: &RoleState) -> Result<(), IacError> {
     let label = format!("role {}", live.name);
     for arn in &live.attached {
         let r = aws.iam.detach_role_policy().role_name(&live.name).policy_arn(arn).send().await;
-        if let Err(e) = r
-            && !ErrorMeta::of(&e).is("NoSuchEntity")
-        {
-            return Err(aws_error(&label, "DetachRolePolicy", e));
-        }
+        gone(r, DetachRolePolicyError::is_no_such_entity_exception, &label, "DetachRolePolicy")?;
     }
     for (name, _) in &live.inline_policies {
         let r = aws.iam.delete_role_policy().role_name(&live.name).policy_name(name).send().await;
-        if let Err(e) = r
-            && !ErrorMeta::of(&e).is("NoSuchEntity")
-        {
-            return Err(aws_error(&label, "DeleteRolePolicy", e));
-        }
+        gone(r, DeleteRolePolicyError::is_no_such_entity_exception, &label, "DeleteRolePolicy")?;
     }
-    match aws.iam.delete_role().role_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NoSuchEntity") => Ok(()),
-        Err(e) => Err(aws_error(&label, "DeleteRole", e)),
+    let result = aws.iam.delete_role().role_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+        &label,
+        "DeleteRole",
+    )
+}
+
+impl Resource for Role {
+    type State = RoleState;
+    const KIND: &'static str = "role";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Role::planned_outputs(self)
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.table_arn]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.table_arn]
+    }
+
+    fn diff(&self, observed: Option<&RoleState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<RoleState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&RoleState>,
+        change: &Change,
+    ) -> Result<Option<RoleState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

@@ -1,11 +1,11 @@
-//! One route of the HTTP API (`GET /todos`, ...), taken from `todos::routes::ROUTES`, targeting the
+//! One route of the HTTP API (`GET /todos`, ...), taken from `todos_routes::ROUTES`, targeting the
 //! integration. Live routes whose keys the table no longer has are deleted. With sign-in each route
 //! requires a token checked by the stack's JWT authorizer (`AuthorizationType JWT`).
 
 use aws_sdk_apigatewayv2::types::AuthorizationType;
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared route.
@@ -38,10 +38,14 @@ pub struct RouteState {
     pub authorizer_id: Option<String>,
 }
 
-impl RouteState {
+impl State for RouteState {
     /// `id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone())])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -87,7 +91,13 @@ pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<RouteState>, IacError> 
     loop {
         let out = match aws.apigw.get_routes().api_id(api_id).set_next_token(token.take()).send().await {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(routes),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_apigatewayv2::operation::get_routes::GetRoutesError::is_not_found_exception,
+                ) =>
+            {
+                return Ok(routes);
+            }
             Err(e) => return Err(aws_error(&format!("routes of api {api_id}"), "GetRoutes", e)),
         };
         routes.extend(out.items().iter().map(|r| RouteState {
@@ -151,10 +161,56 @@ pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) ->
 
 /// Deletes the route.
 pub async fn delete(aws: &Aws, live: &RouteState) -> Result<(), IacError> {
-    match aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("route {}", live.route_key), "DeleteRoute", e)),
+    let result = aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_route::DeleteRouteError::is_not_found_exception,
+        &format!("route {}", live.route_key),
+        "DeleteRoute",
+    )
+}
+
+impl Resource for Route {
+    type State = RouteState;
+    const KIND: &'static str = "route";
+
+    fn name(&self) -> String {
+        self.route_key.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        let mut v = vec![&self.api_id, &self.target];
+        v.extend(self.authorizer_id.iter());
+        v
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        let mut v = vec![&mut self.api_id, &mut self.target];
+        v.extend(self.authorizer_id.iter_mut());
+        v
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn diff(&self, observed: Option<&RouteState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<RouteState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&RouteState>,
+        change: &Change,
+    ) -> Result<Option<RouteState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

@@ -4,8 +4,8 @@ use aws_sdk_apigatewayv2::operation::update_stage::builders::UpdateStageFluentBu
 use aws_sdk_apigatewayv2::types::RouteSettings;
 
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs, diff_tags, tags_display};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared stage.
@@ -42,6 +42,8 @@ pub struct StageState {
     pub rate_limit: Option<f64>,
     /// Tags.
     pub tags: Tags,
+    /// Region (for the URL).
+    pub region: String,
 }
 
 /// The invoke URL of a stage.
@@ -56,7 +58,7 @@ impl Stage {
 }
 
 impl StageState {
-    /// `name`, `url`.
+    /// `name`, `url` (the URL as reached in `region`).
     pub fn outputs(&self, region: &str) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("url", stage_url(&self.api_id, region, &self.name))])
     }
@@ -86,7 +88,12 @@ pub async fn read(aws: &Aws, desired: &Stage) -> Result<Option<StageState>, IacE
     let Some(api_id) = desired.api_id.value() else { return Ok(None) };
     let out = match aws.apigw.get_stage().api_id(api_id).stage_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_apigatewayv2::operation::get_stage::GetStageError::is_not_found_exception) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&desired.label(), "GetStage", e)),
     };
     let settings = out.default_route_settings();
@@ -97,6 +104,7 @@ pub async fn read(aws: &Aws, desired: &Stage) -> Result<Option<StageState>, IacE
         burst_limit: settings.and_then(|s| s.throttling_burst_limit()),
         rate_limit: settings.and_then(|s| s.throttling_rate_limit()),
         tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        region: desired.region.clone(),
     }))
 }
 
@@ -169,10 +177,69 @@ pub async fn apply(aws: &Aws, desired: &Stage, observed: Option<&StageState>, ch
 
 /// Deletes the stage.
 pub async fn delete(aws: &Aws, live: &StageState) -> Result<(), IacError> {
-    match aws.apigw.delete_stage().api_id(&live.api_id).stage_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("NotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("stage {}", live.name), "DeleteStage", e)),
+    let result = aws.apigw.delete_stage().api_id(&live.api_id).stage_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError::is_not_found_exception,
+        &format!("stage {}", live.name),
+        "DeleteStage",
+    )
+}
+
+impl State for StageState {
+    fn outputs(&self) -> Outputs {
+        StageState::outputs(self, &self.region)
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
+    }
+}
+
+impl Resource for Stage {
+    type State = StageState;
+    const KIND: &'static str = "stage";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.api_id]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.api_id]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.api_id)
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn diff(&self, observed: Option<&StageState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<StageState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&StageState>,
+        change: &Change,
+    ) -> Result<Option<StageState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 
@@ -202,6 +269,7 @@ mod tests {
             burst_limit: Some(10),
             rate_limit: Some(50.0),
             tags: tags(),
+            region: "us-east-1".into(),
         }
     }
 

@@ -6,8 +6,8 @@
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag};
 
 use super::{Tags, Target};
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, diff_tags, tags_display};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Outputs, Ownership, Resource, State, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The declared table.
@@ -60,10 +60,23 @@ impl Table {
     }
 }
 
-impl TableState {
+impl State for TableState {
     /// `name`, `arn`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("name", self.name.clone()), ("arn", self.arn.clone())])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn held_data(&self, aws: &Aws) -> Result<Option<String>, IacError> {
+        let count = item_count(aws, self).await?;
+        Ok((count.counted > 0).then(|| count.to_string()))
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -96,7 +109,13 @@ pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacE
     let label = desired.label();
     let out = match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
     };
     let Some(t) = out.table() else { return Ok(None) };
@@ -147,11 +166,8 @@ pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, ch
         other => other,
     };
     let Some(live) = observed else {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| IacError::Aws {
-            resource: label.clone(),
-            action: "CreateTable".into(),
-            message: e.to_string(),
-        };
+        let built =
+            |e: aws_sdk_dynamodb::error::BuildError| IacError::aws(&label, "CreateTable", e.to_string()).with_source(e);
         let mut req = aws.dynamodb.create_table().table_name(&desired.name).billing_mode(BillingMode::PayPerRequest);
         let keys = std::iter::once((&desired.hash_key, KeyType::Hash))
             .chain(desired.range_key.as_ref().map(|r| (r, KeyType::Range)));
@@ -187,11 +203,13 @@ pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, ch
     if change.touches("tags") {
         let mut req = aws.dynamodb.tag_resource().resource_arn(&live.arn);
         for (k, v) in &desired.tags {
-            req = req.tags(Tag::builder().key(k).value(v).build().map_err(|e| IacError::Aws {
-                resource: label.clone(),
-                action: "TagResource".into(),
-                message: e.to_string(),
-            })?);
+            req = req.tags(
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| IacError::aws(&label, "TagResource", e.to_string()).with_source(e))?,
+            );
         }
         req.send().await.map_err(|e| aws_error(&label, "TagResource", e))?;
     }
@@ -221,7 +239,13 @@ async fn wait_gone(aws: &Aws, desired: &Table) -> Result<(), IacError> {
     let label = desired.label();
     for _ in 0..120 {
         match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
             Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
         }
@@ -261,10 +285,51 @@ impl std::fmt::Display for ItemCount {
 
 /// Deletes the table.
 pub async fn delete(aws: &Aws, live: &TableState) -> Result<(), IacError> {
-    match aws.dynamodb.delete_table().table_name(&live.name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("table {}", live.name), "DeleteTable", e)),
+    let result = aws.dynamodb.delete_table().table_name(&live.name).send().await;
+    gone(
+        result,
+        aws_sdk_dynamodb::operation::delete_table::DeleteTableError::is_resource_not_found_exception,
+        &format!("table {}", live.name),
+        "DeleteTable",
+    )
+}
+
+impl Resource for Table {
+    type State = TableState;
+    const KIND: &'static str = "table";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn ownership(&self) -> Ownership {
+        Ownership::Tagged
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn planned_outputs(&self) -> Outputs {
+        Table::planned_outputs(self)
+    }
+
+    fn diff(&self, observed: Option<&TableState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<TableState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&TableState>,
+        change: &Change,
+    ) -> Result<Option<TableState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

@@ -12,8 +12,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use super::Tags;
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Outputs, carries_tags, diff_tags, tags_display};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Outputs, Resource, State, carries_tags, diff_tags, tags_display};
 use crate::error::IacError;
 
 /// The password policy: length over composition (12 characters, upper, lower and digits; no symbol
@@ -110,10 +110,22 @@ impl UserPool {
     }
 }
 
-impl UserPoolState {
+impl State for UserPoolState {
     /// `id`, `arn`, `issuer`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone()), ("arn", self.arn.clone()), ("issuer", issuer(&self.region, &self.id))])
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    async fn held_data(&self, _aws: &Aws) -> Result<Option<String>, IacError> {
+        Ok((self.estimated_users > 0).then(|| format!("about {} user(s)", self.estimated_users)))
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -211,7 +223,7 @@ pub async fn read(aws: &Aws, desired: &UserPool) -> Result<Option<UserPoolState>
     for id in candidates {
         let out = match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => continue,
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolError::is_resource_not_found_exception) => continue,
             Err(e) => return Err(aws_error(&label, "DescribeUserPool", e)),
         };
         let Some(pool) = out.user_pool() else { continue };
@@ -246,10 +258,11 @@ fn policies() -> UserPoolPolicyType {
 }
 
 fn recovery(label: &str) -> Result<AccountRecoverySettingType, IacError> {
-    let option =
-        RecoveryOptionType::builder().name(RecoveryOptionNameType::VerifiedEmail).priority(1).build().map_err(|e| {
-            IacError::Aws { resource: label.to_owned(), action: "CreateUserPool".into(), message: e.to_string() }
-        })?;
+    let option = RecoveryOptionType::builder()
+        .name(RecoveryOptionNameType::VerifiedEmail)
+        .priority(1)
+        .build()
+        .map_err(|e| IacError::aws(label, "CreateUserPool", e.to_string()).with_source(e))?;
     Ok(AccountRecoverySettingType::builder().recovery_mechanisms(option).build())
 }
 
@@ -334,10 +347,38 @@ pub async fn delete(aws: &Aws, live: &UserPoolState) -> Result<(), IacError> {
             super::user_pool_domain::delete(aws, &on_pool).await?;
         }
     }
-    match aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&label, "DeleteUserPool", e)),
+    let result = aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError::is_resource_not_found_exception, &label, "DeleteUserPool")
+}
+
+impl Resource for UserPool {
+    type State = UserPoolState;
+    const KIND: &'static str = "user pool";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn tags(&self) -> Option<&Tags> {
+        Some(&self.tags)
+    }
+
+    fn diff(&self, observed: Option<&UserPoolState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<UserPoolState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&UserPoolState>,
+        change: &Change,
+    ) -> Result<Option<UserPoolState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

@@ -6,8 +6,8 @@
 
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, OAuthFlowType, UserPoolClientType};
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The scopes the client may ask for (sorted, as compared).
@@ -81,12 +81,19 @@ impl UserPoolClient {
     }
 }
 
-impl UserPoolClientState {
+impl State for UserPoolClientState {
     /// `id`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("id", self.id.clone())])
     }
 
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
+    }
+}
+
+impl UserPoolClientState {
+    /// The live settings, in the order of [`UserPoolClient`]'s declared ones.
     fn settings(&self) -> Vec<String> {
         vec![
             self.oauth_flows.clone(),
@@ -151,7 +158,7 @@ pub async fn read(aws: &Aws, desired: &UserPoolClient) -> Result<Option<UserPool
             .await
         {
             Ok(o) => o,
-            Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsError::is_resource_not_found_exception) => return Ok(None),
             Err(e) => return Err(aws_error(&label, "ListUserPoolClients", e)),
         };
         id = out
@@ -167,7 +174,7 @@ pub async fn read(aws: &Aws, desired: &UserPoolClient) -> Result<Option<UserPool
     let Some(id) = id else { return Ok(None) };
     let out = match aws.cognito.describe_user_pool_client().user_pool_id(pool).client_id(&id).send().await {
         Ok(o) => o,
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => return Ok(None),
+        Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientError::is_resource_not_found_exception) => return Ok(None),
         Err(e) => return Err(aws_error(&label, "DescribeUserPoolClient", e)),
     };
     Ok(out.user_pool_client().map(|c| state(pool, c)))
@@ -232,10 +239,47 @@ pub async fn apply(
 
 /// Deletes the client.
 pub async fn delete(aws: &Aws, live: &UserPoolClientState) -> Result<(), IacError> {
-    match aws.cognito.delete_user_pool_client().user_pool_id(&live.user_pool_id).client_id(&live.id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("user pool client {}", live.name), "DeleteUserPoolClient", e)),
+    let result =
+        aws.cognito.delete_user_pool_client().user_pool_id(&live.user_pool_id).client_id(&live.id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_client::DeleteUserPoolClientError::is_resource_not_found_exception, &format!("user pool client {}", live.name), "DeleteUserPoolClient")
+}
+
+impl Resource for UserPoolClient {
+    type State = UserPoolClientState;
+    const KIND: &'static str = "user pool client";
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.user_pool_id]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.user_pool_id]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.user_pool_id)
+    }
+
+    fn diff(&self, observed: Option<&UserPoolClientState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<UserPoolClientState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&UserPoolClientState>,
+        change: &Change,
+    ) -> Result<Option<UserPoolClientState>, IacError> {
+        apply(aws, self, observed, change).await?;
+        read(aws, self).await
     }
 }
 

@@ -2,8 +2,8 @@
 //! The prefix is unique across a region's accounts, so it is found by name; it is ours only when it
 //! belongs to our pool. One that belongs to another pool is never adopted, changed or deleted.
 
-use crate::aws::{Aws, ErrorMeta, aws_error};
-use crate::engine::{Change, Diff, Input, Outputs};
+use crate::aws::{Aws, aws_error, gone};
+use crate::engine::{Change, Diff, Input, Outputs, Resource, State};
 use crate::error::IacError;
 
 /// The declared domain.
@@ -45,10 +45,14 @@ impl UserPoolDomain {
     }
 }
 
-impl UserPoolDomainState {
+impl State for UserPoolDomainState {
     /// `domain`, `url`.
-    pub fn outputs(&self) -> Outputs {
+    fn outputs(&self) -> Outputs {
         Outputs::from([("domain", self.domain.clone()), ("url", hosted_ui_url(&self.domain, &self.region))])
+    }
+
+    async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
+        delete(aws, self).await
     }
 }
 
@@ -115,10 +119,62 @@ pub async fn apply(
 
 /// Deletes the domain.
 pub async fn delete(aws: &Aws, live: &UserPoolDomainState) -> Result<(), IacError> {
-    match aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if ErrorMeta::of(&e).is("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(&format!("user pool domain {}", live.domain), "DeleteUserPoolDomain", e)),
+    let result =
+        aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await;
+    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_domain::DeleteUserPoolDomainError::is_resource_not_found_exception, &format!("user pool domain {}", live.domain), "DeleteUserPoolDomain")
+}
+
+impl Resource for UserPoolDomain {
+    type State = UserPoolDomainState;
+    const KIND: &'static str = "user pool domain";
+
+    fn name(&self) -> String {
+        self.domain.clone()
+    }
+
+    fn inputs(&self) -> Vec<&Input> {
+        vec![&self.user_pool_id]
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.user_pool_id]
+    }
+
+    fn container(&self) -> Option<&Input> {
+        Some(&self.user_pool_id)
+    }
+
+    fn held_by_another(&self, live: &UserPoolDomainState) -> bool {
+        UserPoolDomain::held_by_another(self, live)
+    }
+
+    fn foreign_error(&self, live: &UserPoolDomainState) -> Option<IacError> {
+        Some(IacError::Refused {
+            resource: format!("{} {}", Self::KIND, self.domain),
+            message: format!(
+                "the hosted sign-in domain belongs to user pool {}, which is not this stack's; set another `domain_prefix` under [auth]",
+                live.user_pool_id
+            ),
+        })
+    }
+
+    fn diff(&self, observed: Option<&UserPoolDomainState>) -> Change {
+        diff(self, observed)
+    }
+
+    async fn read(&self, aws: &Aws) -> Result<Option<UserPoolDomainState>, IacError> {
+        read(aws, self).await
+    }
+
+    async fn apply(
+        &self,
+        aws: &Aws,
+        observed: Option<&UserPoolDomainState>,
+        change: &Change,
+    ) -> Result<Option<UserPoolDomainState>, IacError> {
+        let _ = change;
+        apply(aws, self, observed).await?;
+        read(aws, self).await
     }
 }
 

@@ -67,7 +67,7 @@ async fn assert_signed_in_stack(aws: &iac::aws::Aws, issuer: &str, audiences: &[
     assert_eq!(headers, ["authorization", "content-type"]);
 
     let routes = aws.apigw.get_routes().api_id(&api_id).send().await.unwrap();
-    assert_eq!(routes.items().len(), todos::routes::ROUTES.len());
+    assert_eq!(routes.items().len(), todos_routes::ROUTES.len());
     let ids: Vec<&str> = routes.items().iter().filter_map(|r| r.authorizer_id()).collect();
     assert_eq!(ids.len(), routes.items().len(), "every route names an authorizer: {routes:?}");
     assert!(ids.iter().all(|id| *id == ids[0]), "one authorizer for all routes: {ids:?}");

@@ -1,9 +1,7 @@
-//! Shared harness of the moto-backed tests (`moto.rs`, `deploy_crash.rs`, `security.rs`): a moto
+//! Shared harness of the moto-backed tests (`moto.rs` and its modules `moto/*.rs`, one test binary): a moto
 //! server per test binary (loopback, free port, reset between tests), a
 //! throw-away workspace so `up` never writes into the repository, the real `iac` binary run as a
 //! child process against moto, and SDK checks of what exists.
-
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -92,7 +90,10 @@ pub(crate) async fn aws() -> Aws {
         .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "test"))
         .load()
         .await;
-    Aws::from_sdk_config(&sdk).await.unwrap()
+    let mut aws = Aws::from_sdk_config(&sdk).await.unwrap();
+    // No concurrent `up` runs in-process: the settle wait after creating the API only slows tests.
+    aws.settle = Duration::ZERO;
+    aws
 }
 
 /// The `dev` stack's table-access policy as IAM holds it (decoded: moto percent-encodes it), and its
@@ -461,7 +462,7 @@ pub(crate) async fn assert_exactly_one_of_each(aws: &Aws, look_alike: Option<&st
     let routes = aws.apigw.get_routes().api_id(api_id).send().await.unwrap();
     let mut keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
     keys.sort();
-    let mut want: Vec<String> = todos::routes::ROUTES.iter().map(|r| r.key()).collect();
+    let mut want: Vec<String> = todos_routes::ROUTES.iter().map(|r| r.key()).collect();
     want.sort();
     assert_eq!(keys, want, "{ctx}: exactly the three routes");
     let target = format!("integrations/{}", int.integration_id().unwrap());

@@ -1,6 +1,7 @@
-//! Dispatch: from a decoded request to the handler of its route, on the route key API Gateway matched,
-//! or — where there is none (a function URL, a `$default` route, a test) — on method and path against
-//! the same route table, with the stage prefix ignored.
+//! Dispatch: from a decoded request to the handler of its route, on the route its entrypoint already
+//! knows (matched by the dev server, or named by API Gateway's route key), or — where there is none (a
+//! function URL, a `$default` route, a test) — on method and path against the same route table, with
+//! the stage prefix ignored.
 
 use super::{ApiConfig, ApiError, ApiRequest, ApiResponse, handlers};
 use crate::config::AuthMode;
@@ -17,13 +18,13 @@ pub async fn dispatch(request: &ApiRequest, store: &dyn TodoStore, config: &ApiC
 }
 
 async fn route(request: &ApiRequest, store: &dyn TodoStore, config: &ApiConfig) -> Result<ApiResponse, ApiError> {
-    let route_key = request.route_key.as_deref().filter(|k| *k != "$default");
-    let (operation, id) = match route_key {
-        Some(key) => {
-            let route = routes::route_for_key(key).ok_or(ApiError::NotFound)?;
+    let (operation, id) = match request.route {
+        Some(route) => {
             let id = request.path_parameters.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone());
             (route.operation, id)
         }
+        // A route key this build does not know: API Gateway routed the request somewhere we have nothing.
+        None if request.route_key.as_deref().is_some_and(|k| k != "$default") => return Err(ApiError::NotFound),
         None => {
             let path = strip_stage(&request.path, request.stage.as_deref());
             match routes::match_request(&request.method, path) {

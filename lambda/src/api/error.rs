@@ -38,7 +38,8 @@ pub enum ApiError {
     /// 405: known path, other method.
     #[error("method not allowed")]
     MethodNotAllowed(Vec<&'static str>),
-    /// 503: the store failed or was too slow.
+    /// 503: the store failed or was too slow; 500 when it holds data it cannot read
+    /// ([`StoreError::Corrupt`]).
     #[error("store failed")]
     Store(#[from] StoreError),
     /// 503: the request ran out of time.

@@ -15,6 +15,7 @@ pub use handlers::{delete_todo, list_todos, put_todo};
 use std::time::Duration;
 
 use crate::config::AuthMode;
+use crate::routes::Route;
 
 /// Limits and mode of the API, fixed at start-up.
 #[derive(Debug, Clone)]
@@ -48,18 +49,24 @@ impl Default for ApiConfig {
     }
 }
 
-/// A request as the handlers see it, decoded from an API Gateway v2 event.
+/// A request as the handlers see it, decoded once by its entrypoint (from an API Gateway v2 event in
+/// Lambda, from the HTTP request in the dev server).
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
     /// Upper-case HTTP method.
     pub method: String,
-    /// The route key API Gateway matched (`GET /todos`), if any; `$default` counts as none.
+    /// The route, when the entrypoint knows it: the one the dev server matched, or the one API Gateway's
+    /// route key names. Dispatch then runs it with [`ApiRequest::path_parameters`] and matches nothing.
+    pub route: Option<&'static Route>,
+    /// The route key API Gateway matched (`GET /todos`), if any; `$default` counts as none. A key that
+    /// names no route (so [`ApiRequest::route`] is `None`) is a 404; without a key and without a route,
+    /// dispatch matches method and path against the route table.
     pub route_key: Option<String>,
     /// The raw path, including any stage prefix.
     pub path: String,
     /// The stage name, when known (`v1`); its prefix is ignored when matching paths.
     pub stage: Option<String>,
-    /// Path parameters API Gateway extracted (`id`).
+    /// Path parameters of [`ApiRequest::route`] (`id`), decoded, as API Gateway extracts them.
     pub path_parameters: Vec<(String, String)>,
     /// Query string parameters (first value of each).
     pub query: Vec<(String, String)>,

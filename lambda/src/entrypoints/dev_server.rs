@@ -1,27 +1,20 @@
-//! The local dev server: serves the API over HTTP under the stage path (`/v1/todos`), turning each
-//! request into the API Gateway v2 event AWS would send (route key, path parameters, stage) and
-//! answering CORS the way API Gateway does from the same [`Cors`] setting.
+//! The local dev server: serves the API over HTTP under the stage path (`/v1/todos`) as API Gateway
+//! does in front of the Lambda. Each request is matched once against the route table, converted once
+//! into the handlers' [`ApiRequest`] for [`App::handle`], and its [`ApiResponse`] once into the HTTP
+//! response; CORS is answered from the same [`Cors`] setting the deploy gives API Gateway.
 //!
 //! With sign-in on it also stands in for API Gateway's JWT authorizer ([`authorizer`]): a request to a
 //! route needs a valid bearer token, or it is answered 401 before the application sees it; the token's
-//! claims go into the event where API Gateway puts them (`requestContext.authorizer.jwt.claims`).
+//! `sub` claim becomes the request's [`ApiRequest::subject`], the owner of its todos.
 
 pub mod authorizer;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
-    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
-};
-use aws_lambda_events::encodings::Body as EventBody;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -29,6 +22,7 @@ use tokio::net::TcpListener;
 
 use self::authorizer::JwtAuthorizer;
 use crate::App;
+use crate::api::{ApiError, ApiRequest, ApiResponse};
 use crate::config::AuthMode;
 use crate::routes::{self, Cors, RouteMatch};
 
@@ -70,7 +64,7 @@ impl DevServer {
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
+                    let (stream, _) = match accepted {
                         Ok(conn) => conn,
                         Err(e) => {
                             // Out of file descriptors and the like: back off instead of spinning.
@@ -83,7 +77,7 @@ impl DevServer {
                     let server = server.clone();
                     let service = hyper::service::service_fn(move |req| {
                         let server = server.clone();
-                        async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+                        async move { Ok::<_, Infallible>(server.handle_incoming(req).await) }
                     });
                     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                     let conn = graceful.watch(conn);
@@ -104,139 +98,89 @@ impl DevServer {
         Ok(())
     }
 
-    /// Handles one HTTP request (public so tests can call it without a socket).
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    /// Reads one request's body from its connection (at most the app's body limit) and answers it.
+    async fn handle_incoming(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
-        let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let limit = self.app.config().max_body_bytes;
-        let body = match Limited::new(body, limit + 1).collect().await {
-            Ok(collected) => collected.to_bytes(),
+        let error = match Limited::new(body, limit + 1).collect().await {
+            Ok(collected) => return self.handle(Request::from_parts(parts, collected.to_bytes())).await,
             Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-                let msg = format!(r#"{{"message":"request body is larger than {limit} bytes"}}"#);
-                return self.with_cors(json_response(StatusCode::PAYLOAD_TOO_LARGE, msg), origin.as_deref());
+                ApiError::PayloadTooLarge { limit }
             }
-            Err(_) => {
-                return self.with_cors(
-                    json_response(StatusCode::BAD_REQUEST, r#"{"message":"request body could not be read"}"#.into()),
-                    origin.as_deref(),
-                );
-            }
+            Err(_) => ApiError::BadRequest("request body could not be read"),
         };
-        let response = self.respond(parts, body, peer, origin.as_deref()).await;
-        self.with_cors(response, origin.as_deref())
+        self.with_cors(to_http(error.into_response()), origin(&parts.headers))
     }
 
-    async fn respond(
-        &self,
-        parts: http::request::Parts,
-        body: Bytes,
-        peer: SocketAddr,
-        origin: Option<&str>,
-    ) -> Response<Full<Bytes>> {
+    /// Answers one HTTP request whose body has been read, as API Gateway and the Lambda behind it would:
+    /// CORS, then the route (matched once), the authorizer when sign-in is on, and the app. Needs no
+    /// socket, so tests call it directly.
+    pub async fn handle(&self, req: Request<Bytes>) -> Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        let response = self.respond(&parts, body).await;
+        self.with_cors(response, origin(&parts.headers))
+    }
+
+    async fn respond(&self, parts: &http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
         let path = parts.uri.path();
         let Some(route_path) = routes::strip_stage(path, &self.stage) else {
-            return json_response(StatusCode::NOT_FOUND, r#"{"message":"not found"}"#.into());
+            return to_http(ApiError::NotFound.into_response());
         };
         if parts.method == Method::OPTIONS {
-            return self.preflight(&parts.headers, origin);
+            return self.preflight(&parts.headers, origin(&parts.headers));
         }
-        let mut event = self.event(&parts, route_path, body, peer);
-        if let Some(auth) = &self.auth {
-            // As in API Gateway, the authorizer guards the routes; a request no route matches goes on to
-            // the app's 404/405 (which read nothing).
-            if event.route_key.as_deref() != Some("$default") {
-                let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-                match auth.verify(authorization).await {
-                    Ok(claims) => {
-                        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-                        jwt.claims = claims;
-                        let mut authorizer = ApiGatewayRequestAuthorizer::default();
-                        authorizer.jwt = Some(jwt);
-                        event.request_context.authorizer = Some(authorizer);
-                    }
-                    Err(reason) => {
-                        tracing::debug!(%reason, path, "request refused by the authorizer");
-                        let mut response =
-                            json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#.into());
-                        insert(response.headers_mut(), header::WWW_AUTHENTICATE, &reason.www_authenticate());
-                        return response;
-                    }
-                }
+        let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (route, response) = match routes::match_request(parts.method.as_str(), route_path) {
+            RouteMatch::Found(route, params) => {
+                // As in API Gateway, the authorizer guards the routes only: a request no route matches
+                // is answered 404/405 below without one.
+                let subject = match self.authorize(parts).await {
+                    Ok(subject) => subject,
+                    Err(refused) => return refused,
+                };
+                let request = ApiRequest {
+                    method: parts.method.as_str().to_owned(),
+                    route: Some(route),
+                    route_key: None,
+                    path: path.to_owned(),
+                    stage: Some(self.stage.clone()),
+                    path_parameters: params.into_iter().map(|(k, v)| (k.to_owned(), percent_decode(v))).collect(),
+                    query: query(parts.uri.query().unwrap_or_default()),
+                    body: (!body.is_empty()).then(|| body.to_vec()),
+                    subject,
+                };
+                (Some(route), self.app.handle(&request).await)
             }
-        }
-        let request_id = event.request_context.request_id.clone().unwrap_or_default();
-        from_event_response(self.app.handle_event(event, &request_id).await)
+            RouteMatch::MethodNotAllowed(allowed) => (None, ApiError::MethodNotAllowed(allowed).into_response()),
+            RouteMatch::NotFound => (None, ApiError::NotFound.into_response()),
+        };
+        tracing::info!(
+            request_id,
+            route_key = route.map(routes::Route::key).as_deref().unwrap_or("-"),
+            status = response.status,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        to_http(response)
     }
 
-    /// Builds the event API Gateway would send for this request.
-    fn event(
-        &self,
-        parts: &http::request::Parts,
-        route_path: &str,
-        body: Bytes,
-        peer: SocketAddr,
-    ) -> ApiGatewayV2httpRequest {
-        let path = parts.uri.path();
-        let (route_key, path_parameters) = match routes::match_request(parts.method.as_str(), route_path) {
-            RouteMatch::Found(route, params) => {
-                (route.key(), params.into_iter().map(|(k, v)| (k.to_owned(), percent_decode(v))).collect())
-            }
-            _ => ("$default".to_owned(), Default::default()),
+    /// With sign-in on, the `sub` claim of the request's valid bearer token, or the 401 API Gateway's
+    /// JWT authorizer answers (with `WWW-Authenticate` saying why); without sign-in, no subject.
+    async fn authorize(&self, parts: &http::request::Parts) -> Result<Option<String>, Response<Full<Bytes>>> {
+        let Some(auth) = &self.auth else {
+            return Ok(None);
         };
-        let raw_query = parts.uri.query().unwrap_or_default();
-        let mut query: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-            let values = query.entry(k.into_owned()).or_default();
-            // API Gateway (payload 2.0) joins a repeated parameter's values with commas into one value:
-            // `limit=1&limit=5000` reaches the function as `limit: "1,5000"`, a malformed limit.
-            match values.first_mut() {
-                Some(joined) => {
-                    joined.push(',');
-                    joined.push_str(&v);
-                }
-                None => values.push(v.into_owned()),
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match auth.verify(authorization).await {
+            Ok(mut claims) => Ok(claims.remove("sub")),
+            Err(reason) => {
+                tracing::debug!(%reason, path = parts.uri.path(), "request refused by the authorizer");
+                let mut response = to_http(ApiError::Unauthorized.into_response());
+                insert(response.headers_mut(), header::WWW_AUTHENTICATE, &reason.www_authenticate());
+                Err(response)
             }
         }
-
-        let mut http_description = ApiGatewayV2httpRequestContextHttpDescription::default();
-        http_description.method = parts.method.clone();
-        http_description.path = Some(path.to_owned());
-        http_description.protocol = Some(format!("{:?}", parts.version));
-        http_description.source_ip = Some(peer.ip().to_string());
-        http_description.user_agent =
-            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-
-        let mut context = ApiGatewayV2httpRequestContext::default();
-        context.route_key = Some(route_key.clone());
-        context.stage = Some(self.stage.clone());
-        context.request_id = Some(uuid::Uuid::new_v4().to_string());
-        context.apiid = Some("local".to_owned());
-        context.domain_name = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        context.http = http_description;
-        context.time_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-
-        let mut event = ApiGatewayV2httpRequest::default();
-        event.version = Some("2.0".to_owned());
-        event.route_key = Some(route_key);
-        event.raw_path = Some(path.to_owned());
-        event.raw_query_string = Some(raw_query.to_owned());
-        event.headers = parts.headers.clone();
-        event.query_string_parameters = query.into();
-        event.path_parameters = path_parameters;
-        event.request_context = context;
-        if !body.is_empty() {
-            // API Gateway passes text through and base64-encodes anything else.
-            match std::str::from_utf8(&body) {
-                Ok(text) => event.body = Some(text.to_owned()),
-                Err(_) => {
-                    event.body = Some(STANDARD.encode(&body));
-                    event.is_base64_encoded = true;
-                }
-            }
-        }
-        event
     }
 
     /// API Gateway's answer to a CORS preflight.
@@ -277,26 +221,38 @@ fn insert(headers: &mut http::HeaderMap, name: header::HeaderName, value: &str) 
     }
 }
 
-fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+/// The request's `Origin` header, if it is text.
+fn origin(headers: &http::HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
-fn from_event_response(event: ApiGatewayV2httpResponse) -> Response<Full<Bytes>> {
-    let body = match event.body {
-        Some(EventBody::Text(text)) => Bytes::from(text),
-        Some(EventBody::Binary(bytes)) => Bytes::from(bytes),
-        _ => Bytes::new(),
-    };
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = u16::try_from(event.status_code)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::BAD_GATEWAY);
-    *response.headers_mut() = event.headers;
-    response
+/// The query string as API Gateway (payload 2.0) hands it to the function: decoded, and a repeated
+/// parameter's values joined with commas into one value (`limit=1&limit=5000` arrives as
+/// `limit: "1,5000"`, a malformed limit).
+fn query(raw: &str) -> Vec<(String, String)> {
+    let mut query: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        match query.iter_mut().find(|(name, _)| *name == k) {
+            Some((_, joined)) => {
+                joined.push(',');
+                joined.push_str(&v);
+            }
+            None => query.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    query
+}
+
+/// The app's response as an HTTP response.
+fn to_http(response: ApiResponse) -> Response<Full<Bytes>> {
+    let mut http = Response::new(Full::new(response.body.map(Bytes::from).unwrap_or_default()));
+    *http.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in response.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            http.headers_mut().insert(HeaderName::from_static(name), value);
+        }
+    }
+    http
 }
 
 fn percent_decode(segment: &str) -> String {

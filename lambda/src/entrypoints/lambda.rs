@@ -88,9 +88,11 @@ pub fn from_event(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiError
     // authorizer, or none, there is no `sub` and dispatch decides what that means.
     let subject =
         context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).and_then(|jwt| jwt.claims.get("sub").cloned());
+    let route_key = event.route_key.or(context.route_key);
     Ok(ApiRequest {
         method: context.http.method.as_str().to_owned(),
-        route_key: event.route_key.or(context.route_key),
+        route: route_key.as_deref().and_then(crate::routes::route_for_key),
+        route_key,
         path: event.raw_path.or(context.http.path).unwrap_or_else(|| "/".to_owned()),
         stage: context.stage,
         path_parameters: event.path_parameters.into_iter().collect(),
@@ -219,6 +221,7 @@ impl HttpEvent {
         };
         Ok(ApiRequest {
             method: context.http.method,
+            route: route_key.as_deref().and_then(crate::routes::route_for_key),
             route_key,
             path: self.raw_path.or(context.http.path).unwrap_or_else(|| "/".to_owned()),
             stage: context.stage,

@@ -6,12 +6,10 @@
 //! table's ARN (no wildcard, no Not*, no condition tricks, one statement); the trust policy must let
 //! only lambda.amazonaws.com sts:AssumeRole; the only managed policy is AWSLambdaBasicExecutionRole.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use super::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const ACTIONS: [&str; 3] = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan"];
 
@@ -127,10 +125,7 @@ fn the_policies_the_code_builds_are_least_privilege() {
         },
     };
     let stack = iac::stack::declare(&spec);
-    let role = stack.nodes.iter().find_map(|n| match &n.resource {
-        iac::resources::Resource::Role(r) => Some(r.clone()),
-        _ => None,
-    });
+    let role = stack.nodes.iter().find_map(|n| n.resource.downcast_ref::<Role>().cloned());
     let role = role.expect("the stack declares a role");
     assert_eq!(role.managed_policies, [BASIC]);
     let src = role.table_arn.source().expect("the policy's resource is the table's ARN output");

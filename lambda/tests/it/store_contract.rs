@@ -3,7 +3,7 @@
 //! belong to one store only. The per-owner rows (sign-in on) run on both too: on DynamoDB against a
 //! table keyed `UserId` + `Id`.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

@@ -5,9 +5,10 @@
 //!
 //! Bounded: `LOAD_OPS` operations per connection (default 12; `make test-extended` raises it).
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,11 +61,13 @@ async fn send(
     Ok((status, body))
 }
 
-/// One connection's workload: writes and deletes of its own ids, and paged reads.
+/// One connection's workload: writes and deletes of its own ids, and paged reads. Every answer
+/// received counts in `answered`.
 async fn connection(
     n: usize,
     port: u16,
     ledger: Ledger,
+    answered: Arc<AtomicUsize>,
     ops: usize,
     tolerate_transport_errors: bool,
 ) -> (usize, usize) {
@@ -108,6 +111,9 @@ async fn connection(
                 s
             }),
         };
+        if outcome.is_ok() {
+            answered.fetch_add(1, Ordering::SeqCst);
+        }
         match outcome {
             Ok(s) if s.is_success() => done += 1,
             Ok(s) => {
@@ -127,10 +133,10 @@ async fn connection(
     (done, errors)
 }
 
-async fn run_load(port: u16, ledger: Ledger, ops: usize, tolerate: bool) -> (usize, usize) {
+async fn run_load(port: u16, ledger: Ledger, answered: Arc<AtomicUsize>, ops: usize, tolerate: bool) -> (usize, usize) {
     let mut set = tokio::task::JoinSet::new();
     for n in 0..CONNECTIONS {
-        set.spawn(connection(n, port, ledger.clone(), ops, tolerate));
+        set.spawn(connection(n, port, ledger.clone(), answered.clone(), ops, tolerate));
     }
     let (mut done, mut errors) = (0, 0);
     while let Some(r) = set.join_next().await {
@@ -185,7 +191,7 @@ async fn concurrent_mixed_load_loses_no_acknowledged_write_even_across_kill_9() 
     let mut server = Server::start(&data, port);
     let ledger: Ledger = Default::default();
     let started = Instant::now();
-    let (done, errors) = run_load(server.port, ledger.clone(), ops, false).await;
+    let (done, errors) = run_load(server.port, ledger.clone(), Default::default(), ops, false).await;
     let took = started.elapsed();
     assert_eq!(errors, 0, "errors under load");
     let checked = verify(&ledger, &read_all(server.port).await);
@@ -196,8 +202,15 @@ async fn concurrent_mixed_load_loses_no_acknowledged_write_even_across_kill_9() 
     );
 
     // Phase 2: kill -9 in the middle of the load, restart on the same file, verify.
-    let load = tokio::spawn(run_load(server.port, ledger.clone(), ops * 4, true));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The kill waits for the load rather than a fixed time: once as many answers as there are
+    // connections have come back, requests are in flight on every side, however fast the machine is.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let load = tokio::spawn(run_load(server.port, ledger.clone(), answered.clone(), ops * 4, true));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered.load(Ordering::SeqCst) < CONNECTIONS {
+        assert!(Instant::now() < deadline, "the second load never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     server.kill9();
     let (done_before_kill, _) = load.await.unwrap();
     let server = Server::start(&data, port);

@@ -1,7 +1,7 @@
 //! The Lambda path end to end: real-shaped API Gateway v2 events (tests/data, stage prefix included)
 //! through `App::handle_payload` — the function `bootstrap` runs — on DynamoDB (dynalite).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The local dev server over real HTTP on loopback: every row of the contract table, CORS as API
 //! Gateway answers it, limits, and durability of acknowledged writes across shutdown and kill -9.
 
-mod support;
+use crate::support;
 
 /// Sign-in: the dev server as the JWT authorizer, and per-user isolation over HTTP.
 #[path = "dev_server/auth.rs"]
@@ -307,4 +307,37 @@ async fn a_repeated_query_parameter_is_joined_with_commas_as_api_gateway_does() 
         assert!(r.json()["message"].is_string());
     }
     assert_eq!(s.get("/v1/todos?limit=2").await.status, StatusCode::OK);
+}
+
+/// The server's request path without a socket: `DevServer::handle` takes a request whose body is read
+/// and returns the response, with the same CORS, routing, app and errors as over HTTP.
+#[tokio::test]
+async fn handle_answers_a_request_without_a_socket() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let server = DevServer {
+        app: App::new(store.clone(), ApiConfig::default()),
+        cors: Cors::default(),
+        stage: "v1".into(),
+        auth: None,
+    };
+    let call = async |method: Method, uri: &str, body: String| {
+        let request = Request::builder().method(method).uri(uri).header("origin", "http://localhost:8100");
+        let response = server.handle(request.body(Bytes::from(body)).unwrap()).await;
+        let (parts, body) = response.into_parts();
+        Reply { status: parts.status, headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+    };
+    let todo = a_todo();
+
+    let r = call(Method::POST, "/v1/todos", todo.to_string()).await;
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (StatusCode::NO_CONTENT, Some("*")));
+    let stored = store.list(&Owner::Everyone, None, usize::MAX).await.unwrap().todos;
+    assert_eq!(serde_json::to_value(&*stored[0]).unwrap(), todo);
+
+    let r = call(Method::GET, "/v1/todos?limit=1", String::new()).await;
+    assert_eq!((r.status, r.header("content-type")), (StatusCode::OK, Some("application/json")));
+    assert_eq!(r.json(), json!([todo]));
+
+    let r = call(Method::GET, &format!("/v1/todos/{}", todo["id"].as_str().unwrap()), String::new()).await;
+    assert_eq!((r.status, r.header("allow")), (StatusCode::METHOD_NOT_ALLOWED, Some("DELETE")));
+    assert_eq!(call(Method::GET, "/v2/todos", String::new()).await.status, StatusCode::NOT_FOUND);
 }

@@ -2,7 +2,7 @@
 //! front of dynalite. Each yields a clean 503 (with `Retry-After`) inside Lambda's 3 s, writes nothing,
 //! and full service returns when the fault clears. The function runs with its production timeouts.
 
-mod support;
+use crate::support;
 
 use std::convert::Infallible;
 use std::sync::Arc;

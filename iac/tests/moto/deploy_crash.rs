@@ -12,14 +12,10 @@
 //! Seed of the random variant: printed; `IAC_CRASH_SEED=<n>` replays it. Trials:
 //! `IAC_CRASH_TRIALS` (default 30).
 
-#![allow(clippy::await_holding_lock)]
-
-mod support;
-
 use std::time::{Duration, Instant};
 
+use super::support::*;
 use iac::aws::Aws;
-use support::*;
 
 /// 11 resources: kill after 0..=10 finished changes hits every point where some work remains.
 const UP_KILL_POINTS: std::ops::RangeInclusive<usize> = 0..=10;
@@ -234,7 +230,7 @@ fn a_duplicate_api_left_by_a_creator_killed_while_converging_is_removed_by_up_an
 /// The long variant for `make test-extended`: kills at seeded random delays spread over a measured
 /// `up` (and a little beyond), so kills also land inside AWS calls.
 #[test]
-#[ignore = "long: cargo test -p iac --test deploy_crash -- --ignored"]
+#[ignore = "long: cargo test -p iac --test moto deploy_crash -- --ignored"]
 fn up_and_destroy_killed_at_random_moments_converge() {
     let t0 = Instant::now();
     let fx = Fixture::with_look_alike();
@@ -267,7 +263,7 @@ fn up_and_destroy_killed_at_random_moments_converge() {
 /// Probe for `make test-extended`: the second `up` starts while the first is already running
 /// (not at once). Reports how often the stack converged without a third run.
 #[test]
-#[ignore = "long: cargo test -p iac --test deploy_crash -- --ignored"]
+#[ignore = "long: cargo test -p iac --test moto deploy_crash -- --ignored"]
 fn two_ups_started_apart_converge() {
     let _g = exclusive();
     let rt = runtime();

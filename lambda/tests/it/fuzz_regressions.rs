@@ -1,7 +1,7 @@
 //! Inputs the fuzz targets (lambda/fuzz) found crashing, replayed through the same code path as the
 //! target — `App::handle_payload` on an in-memory embedded store — with the invariant it broke.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
