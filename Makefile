@@ -141,5 +141,5 @@ smoke: ## end-to-end check of the deployed API (URL=... to check another; TOKEN=
 logs: ## the function's log events of the last SINCE (10m), one line per request; FOLLOW=1 follows, FILTER=... filters
 	$(IAC) logs $(IAC_FLAGS) --since '$(SINCE)' $(if $(filter 1 yes true,$(FOLLOW)),--follow) $(if $(value FILTER),--filter '$(value FILTER)')
 
-bench: ## the benchmark table (writes bench/RESULTS.md)
-	python3 bench/run.py
+bench: ## the benchmark table (writes bench/RESULTS.md); installs its tools first (bench/setup.sh)
+	@python=$$(bash bench/setup.sh | tail -1) && "$$python" bench/run.py

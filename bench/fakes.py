@@ -6,7 +6,8 @@
   handing the event out to receiving its response (the warm-invoke latency, as the platform sees it).
 * `CannedDynamo` — answers DynamoDB JSON-1.0 calls with fixed bytes: Scan → 100 items, Query (the
   signed-in listing) → the same 100 items, each with a `UserId` attribute unless the request's
-  ProjectionExpression leaves it out, PutItem / DeleteItem → `{}`.
+  ProjectionExpression leaves it out, PutItem / DeleteItem → `{}`. It keeps the first request (body and
+  headers) of each operation, so the harness can check what was asked and how it was signed.
   Plain HTTP, so no TLS and no emulator is measured in warm invokes.
 
 Both run in the harness's Python process, on threads, so callgrind (on the function's process) counts
@@ -20,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -64,9 +66,12 @@ class FakeRuntime:
 
     PREFIX = "/2018-06-01/runtime"
 
-    def __init__(self, events: list[bytes], n: int) -> None:
+    def __init__(self, events: list[bytes], n: int, before_end: Callable[[], None] | None = None) -> None:
+        """`before_end`, if given, runs when the function asks for the event after the last one, while it
+        still waits for the answer (to read its /proc figures before it exits)."""
         self.events = events
         self.n = n
+        self.before_end = before_end
         self.served = 0
         self.responses = 0
         self.errors = 0
@@ -88,6 +93,8 @@ class FakeRuntime:
                     if runtime.first_next_at is None:
                         runtime.first_next_at = now
                     if runtime.served >= runtime.n:
+                        if runtime.before_end is not None:
+                            runtime.before_end()
                         runtime.finished.set()
                         self.close_connection = True
                         # no answer at all: the runtime's `next` fails and the process exits
@@ -180,6 +187,7 @@ class CannedDynamo:
         self.query_body = json.dumps({"Count": len(mine), "ScannedCount": len(mine), "Items": mine}).encode()
         self.calls: dict[str, int] = {}
         self.first_request: dict[str, bytes] = {}
+        self.first_headers: dict[str, dict[str, str]] = {}  # lower-case names
         canned = self
 
         class Handler(_Quiet):
@@ -188,6 +196,7 @@ class CannedDynamo:
                 op = (self.headers.get("x-amz-target") or "").rpartition(".")[2]
                 canned.calls[op] = canned.calls.get(op, 0) + 1
                 canned.first_request.setdefault(op, req)
+                canned.first_headers.setdefault(op, {k.lower(): v for k, v in self.headers.items()})
                 if op == "Scan":
                     body = canned.scan_body
                 elif op == "Query":

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
 use todos::config::LambdaConfig;
+use todos::entrypoints::lambda::{HttpResponse, Payload};
 use todos::telemetry::{self, LogFormat};
 use todos::{ApiConfig, App, DynamoStore};
 
@@ -15,9 +15,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let client = todos::store::lambda_client(&config)?;
     let store = DynamoStore::new(client, config.table_name);
     let app = App::new(Arc::new(store), ApiConfig { auth: config.auth, ..ApiConfig::default() });
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+    // The runtime reads each invocation's bytes straight into `Payload` (one pass; a foreign document
+    // becomes a 400 answer, never an invocation error).
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(app.handle_payload(event.payload, &event.context.request_id).await) }
+        async move {
+            let response = app.handle_invocation(event.payload, &event.context.request_id).await;
+            Ok::<_, std::convert::Infallible>(HttpResponse(response))
+        }
     }))
     .await
 }

@@ -11,6 +11,7 @@
 
 mod dynamodb;
 mod embedded;
+mod sigv4;
 
 pub use dynamodb::{DynamoStore, dynamodb_sdk_config, https_client, lambda_client, sdk_config_loader};
 pub use embedded::EmbeddedStore;
