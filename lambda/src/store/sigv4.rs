@@ -3,12 +3,16 @@
 //!
 //! The SDK's signer derives the signing key (four HMAC-SHA-256 rounds) again for every request, builds the
 //! canonical request over every header, and hashes with the portable `sha2` code: about 218 k
-//! instructions of a PutItem's 450 k (bench/choices.md). Here the key is derived once per day and
+//! instructions of a PutItem's 450 k (bench/choices.md). Here the key is derived once per day and set of
 //! credentials, only a fixed set of headers is signed (SigV4 lets the signer choose, as long as `host` and
 //! `x-amz-date` are in it), and hashing goes through `ring`, which the TLS stack already links.
 //!
 //! It replaces the SDK's `sigv4` auth scheme in [`super::lambda_client`] only (same scheme id, same
 //! identity resolver); the test at the end checks its `Authorization` header against `aws-sigv4`'s.
+//!
+//! One thing the SDK's signer does that this one does not: after a `RequestTimeTooSkewed` answer it
+//! signs the retry at the server's clock (its skew state is private to `aws-runtime`). Lambda's clock
+//! is kept in sync by AWS, so a skewed request there would be a platform fault; it fails that request.
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
