@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-  echo "need root to run: $*" >&2; return 1; fi; }
-
-apt_updated=
-apt_install() {
-  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
-}
+. .ci/apt.sh
 
 # Headless Chromium for the client's end-to-end tests (Debian's build; no browser downloads).
 if ! [ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then

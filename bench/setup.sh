@@ -8,13 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-  echo "bench setup: need root to run: $*" >&2; return 1; fi; }
-apt_updated=
-apt_install() {
-  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >&2
-}
+. .ci/apt.sh
 
 missing=()
 for tool in valgrind wrk strace zip; do command -v "$tool" >/dev/null || missing+=("$tool"); done

@@ -8,6 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format as DateTimeFormat;
 use serde_json::Value;
 
 use crate::aws::{Aws, ErrorMeta};
@@ -123,23 +125,13 @@ pub fn parse_line(message: &str) -> Line {
     Line::Text(text.to_owned())
 }
 
-/// `2026-12-06T22:20:11.123Z` from milliseconds since the epoch (UTC, no time-zone crate needed).
+/// `2026-12-06T22:20:11.123Z` from milliseconds since the epoch (UTC; always three fraction digits,
+/// so lines align, which the SDK's RFC 3339 format alone does not do: it drops trailing zeros).
 pub fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    let whole =
+        DateTime::from_secs(ms.div_euclid(1000)).fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| ms.to_string());
+    let stem = whole.strip_suffix('Z').unwrap_or(&whole);
+    format!("{stem}.{:03}Z", ms.rem_euclid(1000))
 }
 
 fn field_text(v: &Value) -> String {

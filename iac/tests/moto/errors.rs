@@ -8,14 +8,14 @@
 //! AWS's documented ones; the server does not check signatures (AWS does: that is what produces
 //! `SignatureDoesNotMatch`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::time::Duration;
 
 use iac::IacError;
 use iac::aws::Aws;
 
-use super::support::{Workspace, text};
+use super::support::{Workspace, read_request, text};
 
 async fn connect(
     endpoint: &str,
@@ -80,17 +80,7 @@ fn canned(answers: Vec<(u16, &'static str, String)>) -> String {
     std::thread::spawn(move || {
         let mut answers = answers.into_iter();
         for stream in listener.incoming().map_while(Result::ok) {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
+            let _ = read_request(&stream);
             let Some((status, kind, body)) = answers.next() else { break };
             let mut s = stream;
             let _ = write!(

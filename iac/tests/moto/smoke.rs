@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::support::text;
+use super::support::{read_request, text};
 
 /// The dev server binary next to the `iac` binary under test.
 fn dev_server_bin() -> PathBuf {
@@ -177,14 +177,8 @@ impl Issuer {
         let jwks = json!({"keys": [jwk]}).to_string();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let body = if first.contains("/jwks") { &jwks } else { &discovery };
+                let (_, path, _) = read_request(&stream);
+                let body = if path.ends_with("/jwks") { &jwks } else { &discovery };
                 let mut s = stream;
                 let _ = write!(
                     s,
@@ -260,21 +254,7 @@ fn broken_api() -> (String, Arc<Mutex<Seen>>) {
     let shared = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let mut parts = first.split_whitespace();
-            let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+            let (method, path, body) = read_request(&stream);
             shared.lock().unwrap().requests.push((method.clone(), path, String::from_utf8_lossy(&body).into()));
             let (status, extra, body) = match method.as_str() {
                 "OPTIONS" => (

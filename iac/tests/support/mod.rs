@@ -67,6 +67,26 @@ pub(crate) fn http(port: u16, method: &str, path: &str) -> Option<String> {
     out.starts_with("HTTP/").then_some(out)
 }
 
+/// Reads one HTTP/1.1 request from `stream`, as the tests' tiny loopback servers need it: method, path
+/// and the body (by `content-length`).
+pub(crate) fn read_request(stream: &TcpStream) -> (String, String, Vec<u8>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut first = String::new();
+    let _ = reader.read_line(&mut first);
+    let mut length = 0usize;
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    let mut parts = first.split_whitespace();
+    (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned(), body)
+}
+
 /// One test at a time on a freshly reset moto.
 pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
