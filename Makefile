@@ -11,7 +11,7 @@ YES ?=
 # ALLOW_DATA_LOSS=1: let `up` replace a table that holds todos (or a user pool with users), deleting them.
 ALLOW_DATA_LOSS ?=
 IAC = cargo run --quiet -p iac --
-IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION))
+IAC_FLAGS = --stack $(STACK) $(if $(REGION),--region $(REGION)) $(if $(filter 1 yes true,$(VERBOSE)),--verbose)
 CONFIRM = $(if $(filter 1 yes true,$(YES)),--yes,)
 # make smoke: URL= (default: the stack's outputs), TOKEN= or TOKEN_CMD= (a bearer token, sign-in on).
 URL ?=
@@ -25,6 +25,8 @@ FOLLOW ?=
 FILTER ?=
 # make preview JSON=1: one JSON document on stdout (the plan for people goes to stderr).
 JSON ?=
+# VERBOSE=1: an error is followed by its causes (the SDK's own errors), one `caused by:` line each.
+VERBOSE ?=
 # make dev AUTH=1: sign-in through the local OpenID provider (client/scripts/oidc-provider.mjs).
 AUTH ?=
 AUTH_ISSUER = http://localhost:9000
