@@ -9,6 +9,7 @@
 //! fuzz target and the tests compare this one with.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -255,30 +256,18 @@ fn insert_last(out: &mut Vec<(String, String)>, key: String, values: impl IntoIt
 
 /// `pathParameters`: null or an object of strings.
 fn path_parameters<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<(String, String)>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object of strings or null")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some((k, v)) = map.next_entry::<String, String>()? {
-                insert_last(&mut out, k, [v]);
-            }
-            Ok(out)
+    /// One string value.
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct One(String);
+    impl IntoIterator for One {
+        type Item = String;
+        type IntoIter = std::iter::Once<String>;
+        fn into_iter(self) -> Self::IntoIter {
+            std::iter::once(self.0)
         }
     }
-    deserializer.deserialize_option(V)
+    deserializer.deserialize_option(Pairs::<One>(PhantomData))
 }
 
 /// `queryStringParameters` as `aws_lambda_events` (query_map 0.7) reads them: null or an object whose
@@ -286,6 +275,7 @@ fn path_parameters<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(St
 /// one value) or a list of strings; every (name, value) pair, in document order. A name with an empty
 /// list has no value and is left out (there, `QueryMap::iter` panicked on it).
 fn query_parameters<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
+    /// A string split at commas, or a list of strings.
     struct OneOrMany(Vec<String>);
     impl<'de> Deserialize<'de> for OneOrMany {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -309,30 +299,41 @@ fn query_parameters<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(S
             d.deserialize_any(V)
         }
     }
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<(String, String)>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object of strings or lists of strings, or null")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some((k, OneOrMany(values))) = map.next_entry::<String, OneOrMany>()? {
-                insert_last(&mut out, k, values);
-            }
-            Ok(out)
+    impl IntoIterator for OneOrMany {
+        type Item = String;
+        type IntoIter = std::vec::IntoIter<String>;
+        fn into_iter(self) -> Self::IntoIter {
+            self.0.into_iter()
         }
     }
-    deserializer.deserialize_option(V)
+    deserializer.deserialize_option(Pairs::<OneOrMany>(PhantomData))
+}
+
+/// Null or an object whose values read as `V`: every (name, value) pair, in document order, the last of
+/// repeated names winning. What path and query parameters share.
+struct Pairs<V>(PhantomData<V>);
+
+impl<'de, V: Deserialize<'de> + IntoIterator<Item = String>> Visitor<'de> for Pairs<V> {
+    type Value = Vec<(String, String)>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of parameters, or null")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some((k, values)) = map.next_entry::<String, V>()? {
+            insert_last(&mut out, k, values);
+        }
+        Ok(out)
+    }
 }
 
 /// `requestContext.authorizer.jwt.claims`: null or an object of strings, of which only `sub` is kept.
