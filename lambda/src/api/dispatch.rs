@@ -41,7 +41,7 @@ async fn route(request: &ApiRequest, store: &dyn TodoStore, config: &ApiConfig) 
     match operation {
         Operation::ListTodos => {
             let (limit, cursor) = (request.query_param("limit"), request.query_param("cursor"));
-            handlers::list_todos(limit, cursor, &owner, store, config).await
+            handlers::list_todos(limit.as_deref(), cursor.as_deref(), &owner, store, config).await
         }
         Operation::PutTodo => handlers::put_todo(request.body.as_deref(), &owner, store, config).await,
         Operation::DeleteTodo => handlers::delete_todo(id.as_deref().unwrap_or_default(), &owner, store).await,

@@ -12,6 +12,7 @@ pub use error::ApiError;
 pub(crate) use error::error_chain;
 pub use handlers::{delete_todo, list_todos, put_todo};
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::config::AuthMode;
@@ -68,7 +69,7 @@ pub struct ApiRequest {
     pub stage: Option<String>,
     /// Path parameters of [`ApiRequest::route`] (`id`), decoded, as API Gateway extracts them.
     pub path_parameters: Vec<(String, String)>,
-    /// Query string parameters (first value of each).
+    /// Query string parameters, one pair per value (read them through [`ApiRequest::query_param`]).
     pub query: Vec<(String, String)>,
     /// The body bytes, already base64-decoded.
     pub body: Option<Vec<u8>>,
@@ -79,9 +80,21 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
-    /// The first query parameter called `name`.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    /// Query parameter `name` as API Gateway hands it to the function: a parameter given more than once
+    /// arrives as one comma-joined value (`limit=1&limit=5000` → `"1,5000"`, a malformed limit), so
+    /// values the event reader split apart are joined again here rather than the first one taken.
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        let Some(second) = values.next() else {
+            return Some(Cow::Borrowed(first));
+        };
+        let mut joined = format!("{first},{second}");
+        for value in values {
+            joined.push(',');
+            joined.push_str(value);
+        }
+        Some(Cow::Owned(joined))
     }
 }
 

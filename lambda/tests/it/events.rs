@@ -116,6 +116,33 @@ async fn without_a_route_key_dispatch_matches_the_path_ignoring_the_stage() {
     assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap(), json!({"message": "not found"}));
 }
 
+/// API Gateway joins a repeated query parameter with commas (`?limit=1&limit=5000` arrives as
+/// `"limit": "1,5000"`): that is a malformed limit, answered 400 as the dev server answers it, never
+/// served with its first value.
+#[tokio::test]
+async fn a_comma_joined_repeated_limit_is_a_bad_limit_not_its_first_value() {
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let app = App::new(store.clone(), ApiConfig::default());
+    assert_eq!(app.handle_payload(fixture("apigw-v2-post-todo.json"), "seed").await.status_code, 204);
+    for limit in [json!("1,5000"), json!("2,2"), json!(["1", "5000"])] {
+        let mut e = fixture("apigw-v2-get-todos.json");
+        e["queryStringParameters"] = json!({ "limit": limit });
+        let r = app.handle_payload(e, "a").await;
+        assert_eq!(r.status_code, 400, "limit {limit}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body(&r)).unwrap(),
+            json!({"message": "limit must be an integer from 1 to 1000"}),
+            "limit {limit}"
+        );
+    }
+    let mut e = fixture("apigw-v2-get-todos.json");
+    e["queryStringParameters"] = json!({ "limit": "1" });
+    let r = app.handle_payload(e, "b").await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(serde_json::from_str::<Value>(&body(&r)).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(store.list(&Owner::Everyone, None, 10).await.unwrap().todos.len(), 1, "nothing changed");
+}
+
 #[tokio::test]
 async fn unknown_route_keys_and_foreign_payloads_get_a_client_error() {
     let app = App::new(Arc::new(EmbeddedStore::in_memory().unwrap()), ApiConfig::default());
