@@ -2,6 +2,7 @@
 //! whichever way requests arrive ([`crate::entrypoints`]).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::api::{ApiConfig, ApiRequest, ApiResponse, dispatch};
 use crate::store::TodoStore;
@@ -34,4 +35,15 @@ impl App {
     pub async fn handle(&self, request: &ApiRequest) -> ApiResponse {
         dispatch(request, self.store.as_ref(), &self.config).await
     }
+}
+
+/// The one log line per request, whichever way it arrived: request id, route key, status, latency.
+pub(crate) fn log_request(request_id: &str, route_key: Option<&str>, status: u16, started: Instant) {
+    tracing::info!(
+        request_id,
+        route_key = route_key.unwrap_or("-"),
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
 }

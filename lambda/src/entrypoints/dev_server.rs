@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use self::authorizer::JwtAuthorizer;
 use crate::App;
 use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::app::log_request;
 use crate::config::AuthMode;
 use crate::routes::{self, Cors, RouteMatch};
 
@@ -155,13 +156,7 @@ impl DevServer {
             RouteMatch::MethodNotAllowed(allowed) => (None, ApiError::MethodNotAllowed(allowed).into_response()),
             RouteMatch::NotFound => (None, ApiError::NotFound.into_response()),
         };
-        tracing::info!(
-            request_id,
-            route_key = route.map(routes::Route::key).as_deref().unwrap_or("-"),
-            status = response.status,
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        );
+        log_request(&request_id, route.map(routes::Route::key).as_deref(), response.status, started);
         to_http(response)
     }
 

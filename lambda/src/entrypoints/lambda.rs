@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::App;
 use crate::api::{ApiError, ApiRequest, ApiResponse};
+use crate::app::log_request;
 
 impl App {
     /// Handles one Lambda invocation payload. Anything that is not an API Gateway v2 event gets a 400
@@ -69,17 +70,6 @@ impl App {
         log_request(request_id, route_key.as_deref(), response.status, started);
         to_event_response(response)
     }
-}
-
-/// The per-request log line.
-fn log_request(request_id: &str, route_key: Option<&str>, status: u16, started: Instant) {
-    tracing::info!(
-        request_id,
-        route_key = route_key.unwrap_or("-"),
-        status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
 }
 
 /// Decodes an event into the handlers' request type.
