@@ -1,14 +1,11 @@
-//! The deploy crate against a real emulator: a moto server started here (on loopback, a free port),
-//! shared by every test of this binary (this file and its modules) one at a time, reset between tests.
+//! The deploy crate against a real emulator: moto servers started here (on loopback, free ports), each
+//! held by one test at a time and reset for it, so the tests of this binary (this file and its
+//! modules) run in parallel, each with an AWS account of its own.
 //!
 //! moto gaps and how they are covered: UpdateStage answers 500 (stage updates are checked by the
 //! request-building unit test in `stage.rs` and the pure diff); Lambda never reports an update in
 //! progress nor a role it cannot assume yet (the exact errors and the wait are unit-tested in
 //! `function.rs` and `aws.rs`); moto accepts out-of-range settings (validated in `config.rs`).
-
-// The guard serialises the tests on the one shared moto; each test runs on its own current-thread
-// runtime, so holding it across awaits is the point, not a hazard.
-#![allow(clippy::await_holding_lock)]
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -54,7 +51,7 @@ mod json;
 #[path = "moto/security.rs"]
 mod security;
 
-use support::{aws, dev_table_policy, exclusive, http, moto, zip_with};
+use support::{aws, dev_table_policy, exclusive, zip_with};
 
 fn spec(aws: &Aws, config: StackConfig, code: &[u8]) -> StackSpec {
     StackSpec {
@@ -291,12 +288,11 @@ async fn assert_exactly_one_of_each(aws: &Aws) {
 
 #[tokio::test]
 async fn up_interrupted_after_n_changes_converges_on_the_next_up() {
-    let _g = exclusive();
+    let moto = exclusive();
     // Changes already in flight when the stop point is reached still finish, so for a large N the
     // first run may complete; small N must be interrupted.
     for n in [1, 2, 3, 5, 6, 8] {
-        let m = moto();
-        assert!(http(m.port, "POST", "/moto-api/reset").is_some());
+        moto.reset();
         let aws = aws().await;
         let s = spec(&aws, StackConfig::default(), b"v1");
         let opts = ApplyOptions { stop_after: Some(n), ..ApplyOptions::default() };

@@ -60,7 +60,7 @@ impl Figures {
 /// What every trial starts from: moto to this test alone, the AWS clients, and an untagged API with
 /// the stack's name (created first) that no run may touch.
 struct Fixture {
-    _exclusive: std::sync::MutexGuard<'static, ()>,
+    _exclusive: Exclusive,
     rt: tokio::runtime::Runtime,
     aws: Aws,
     look_alike: String,

@@ -1,5 +1,5 @@
 //! Shared harness of the moto-backed tests (`moto.rs` and its modules `moto/*.rs`, one test binary): a moto
-//! server per test binary (loopback, free port, reset between tests), a
+//! server for each test running at once (loopback, free port, reset for each test), a
 //! throw-away workspace so `up` never writes into the repository, the real `iac` binary run as a
 //! child process against moto, and SDK checks of what exists.
 
@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use iac::aws::Aws;
@@ -36,10 +36,10 @@ pub(crate) struct Moto {
     _child: Child,
 }
 
-/// Starts moto once for this test binary; it dies with us (its shell kills it by PID on stdin EOF).
-pub(crate) fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
+impl Moto {
+    /// Starts a moto server on a free loopback port; it dies with us (its shell kills it by PID on
+    /// stdin EOF, which our exit gives it).
+    fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let child = Command::new("sh")
@@ -52,10 +52,65 @@ pub(crate) fn moto() -> &'static Moto {
         let deadline = Instant::now() + Duration::from_secs(60);
         while http(port, "GET", "/moto-api/").is_none() {
             assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(100));
         }
         Moto { port, _child: child }
-    })
+    }
+}
+
+/// moto servers no test holds now. A test takes one for itself ([`exclusive`]), so tests run in
+/// parallel (libtest's threads), each on its own account; a server is started when none is free, so
+/// there are as many as tests ever ran at once.
+static IDLE: Mutex<Vec<Moto>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// The port of the server the test on this thread holds.
+    static HELD: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
+}
+
+/// A moto server held by one test, freshly reset; back to the idle ones when dropped (a panicking
+/// test's too: the next holder resets it).
+pub(crate) struct Exclusive {
+    moto: Option<Moto>,
+}
+
+impl Exclusive {
+    pub(crate) fn port(&self) -> u16 {
+        self.moto.as_ref().expect("held until dropped").port
+    }
+
+    /// Deletes everything on the server (`POST /moto-api/reset`).
+    pub(crate) fn reset(&self) {
+        assert!(http(self.port(), "POST", "/moto-api/reset").is_some(), "moto reset failed");
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        HELD.set(None);
+        if let Some(m) = self.moto.take() {
+            IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(m);
+        }
+    }
+}
+
+/// A freshly reset moto server for this test alone; [`endpoint`] (on this thread) points at it.
+pub(crate) fn exclusive() -> Exclusive {
+    assert!(HELD.get().is_none(), "this thread already holds a moto server");
+    let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let held = Exclusive { moto: Some(idle.unwrap_or_else(Moto::start)) };
+    held.reset();
+    HELD.set(Some(held.port()));
+    held
+}
+
+/// The held server's URL (see [`exclusive`]).
+pub(crate) fn endpoint() -> String {
+    held_endpoint().expect("endpoint() outside a test holding a moto server (call exclusive() first)")
+}
+
+fn held_endpoint() -> Option<String> {
+    HELD.get().map(|port| format!("http://127.0.0.1:{port}"))
 }
 
 pub(crate) fn http(port: u16, method: &str, path: &str) -> Option<String> {
@@ -87,27 +142,21 @@ pub(crate) fn read_request(stream: &TcpStream) -> (String, String, Vec<u8>) {
     (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned(), body)
 }
 
-/// One test at a time on a freshly reset moto.
-pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    assert!(http(moto().port, "POST", "/moto-api/reset").is_some(), "moto reset failed");
-    guard
-}
-
-pub(crate) fn endpoint() -> String {
-    format!("http://127.0.0.1:{}", moto().port)
-}
-
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// Against moto the SDK makes one attempt per call (`AWS_MAX_ATTEMPTS=1` for the CLI, the same retry
+/// config in process). moto answers a deterministic 500 where AWS does not (`GetAuthorizers`, which the
+/// deploy crate then reads another way): the SDK's standard retries would only repeat that answer after
+/// a second or two of backoff, on every `up`, `preview` and `destroy` of a sign-in stack. Nothing here
+/// relies on an SDK retry; the crate's own retries (role not yet assumable, update in progress) still run.
 pub(crate) async fn aws() -> Aws {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "test"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .load()
         .await;
     let mut aws = Aws::from_sdk_config(&sdk).await.unwrap();
@@ -233,11 +282,15 @@ impl Workspace {
             _ => {}
         }
         c.current_dir(self.root())
-            .env("AWS_ENDPOINT_URL", endpoint())
+            // A test that holds no moto server (it expects a failure before any call) still never
+            // reaches AWS: port 9 (discard) on loopback, where nothing listens.
+            .env("AWS_ENDPOINT_URL", held_endpoint().unwrap_or_else(|| "http://127.0.0.1:9".into()))
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            // One attempt per call: see `aws()`.
+            .env("AWS_MAX_ATTEMPTS", "1")
             .env("AWS_CONFIG_FILE", self.root().join("no-aws-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", self.root().join("no-aws-credentials"))
             .env_remove("AWS_PROFILE")
