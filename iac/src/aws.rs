@@ -107,11 +107,25 @@ pub struct Aws {
     pub settle: Duration,
 }
 
+/// The SDK's config loader with the latest behaviour version and [`https_client`]: every SDK config of
+/// the crate (and of its tests) starts here, since the crate enables no default HTTP client.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The SDK's HTTPS client on rustls with ring (as the Lambda's): the SDK's default would link aws-lc, a
+/// second crypto library, whose C build alone took 35 s of the 2-core CI machine's test build. Trusts
+/// the system's roots, like the default.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 impl Aws {
     /// Loads the default credential chain for `region` (or the environment's region) and checks the
     /// credentials with STS.
     pub async fn connect(region: Option<&str>) -> Result<Aws, IacError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = config_loader();
         if let Some(r) = region {
             loader = loader.region(aws_config::Region::new(r.to_owned()));
         }

@@ -202,8 +202,8 @@ struct Http {
 
 impl Http {
     fn new(timeout: Duration, token: Option<String>) -> Result<Http, IacError> {
-        // aws-lc-rs: the provider the SDK's own client uses, so nothing more is linked.
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        // ring: the provider the SDK's client uses here (aws::https_client), so nothing more is linked.
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| IacError::Smoke { message: format!("TLS set-up: {e}") })?;
         let mut roots = rustls::RootCertStore::empty();
@@ -556,7 +556,7 @@ fn check_validation(ex: &Exchange) -> Result<String, String> {
 /// UUID or random crate needed for one id per run).
 fn new_uuid() -> Option<String> {
     let mut b = [0u8; 16];
-    rustls::crypto::aws_lc_rs::default_provider().secure_random.fill(&mut b).ok()?;
+    rustls::crypto::ring::default_provider().secure_random.fill(&mut b).ok()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();

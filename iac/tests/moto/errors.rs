@@ -21,7 +21,7 @@ async fn connect(
     endpoint: &str,
     configure: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
 ) -> IacError {
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let loader = iac::aws::config_loader()
         .region(aws_config::Region::new("eu-west-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_sts::config::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"));
@@ -151,7 +151,7 @@ async fn access_denied_on_a_resource_names_the_action_and_the_resource() {
         r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/dev is not authorized to perform: dynamodb:DescribeTable on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/todos-dev because no identity-based policy allows the dynamodb:DescribeTable action"}"#.to_owned(),
     );
     let endpoint = canned(vec![identity, denied]);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = iac::aws::config_loader()
         .region(aws_config::Region::new("eu-west-1"))
         .endpoint_url(&endpoint)
         .credentials_provider(aws_sdk_sts::config::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))

@@ -152,7 +152,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 /// a second or two of backoff, on every `up`, `preview` and `destroy` of a sign-in stack. Nothing here
 /// relies on an SDK retry; the crate's own retries (role not yet assumable, update in progress) still run.
 pub(crate) async fn aws() -> Aws {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = iac::aws::config_loader()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_sts::config::Credentials::new("testing", "testing", None, None, "test"))
