@@ -33,12 +33,17 @@ AUTH_ISSUER = http://localhost:9000
 AUTH_AUDIENCE = urn:todos:api
 AUTH_PASSWORD ?= todos-dev-password
 
+# The binaries the tests run (dev server, test issuer), built with the features `cargo test --workspace`
+# resolves, so after the test build this compiles nothing; `-p todos --bin dev-server` alone resolves
+# them differently and rebuilt 34 crates (100 s on the CI machine) in each phase that ran it.
+TEST_BINS = cargo build --quiet --workspace --bins --examples
+
 # Emulators the tests start themselves (each on a free loopback port).
 export DYNALITE_DIR := $(CURDIR)/lambda/tests/emulator
 export MOTO_SERVER ?= $(CURDIR)/target/tools/venv/bin/moto_server
 export SCHEMATHESIS ?= $(CURDIR)/target/tools/venv/bin/schemathesis
 
-.PHONY: help dev dev-api test test-rust test-schema test-client test-arm64 test-extended deps lint build client preview up destroy down outputs smoke logs bench
+.PHONY: help dev dev-api test test-bins test-rust test-schema test-client test-arm64 test-extended deps lint build client preview up destroy down outputs smoke logs bench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,26 +83,11 @@ client/node_modules:
 deps: ## install what the tests need (emulators, client dependencies, Chromium)
 	bash .ci/deps.sh
 
-test: deps ## every test: Rust (on dynalite and moto), client unit + e2e, the arm64 bootstrap under qemu
-	@# The time of each phase is printed at the end (and up to a failing one). The arm64 release build
-	@# (Debian's cross rustc, its own target dir) starts once the debug test build is done and runs beside
-	@# the emulator-bound phases, which leave a core idle; its log is printed before test-arm64 runs on
-	@# the zip it made. A failing phase stops the build (its process group) too.
-	@times=; start=$$(date +%s); \
-	cargo test --workspace --no-run --quiet || { echo "make test: build-tests failed;"; exit 1; }; \
-	times=" build-tests $$(( $$(date +%s) - start )) s;"; \
-	mkdir -p target; setsid $(MAKE) --no-print-directory build > target/build-arm64.log 2>&1 & arm=$$!; \
-	trap 'kill -- -$$arm 2>/dev/null' EXIT; \
-	for phase in test-rust test-schema test-client; do \
-	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase failed;$$times"; exit 1; }; \
-	  times="$$times $$phase $$(( $$(date +%s) - start )) s;"; \
-	done; \
-	start=$$(date +%s); rc=0; wait $$arm || rc=$$?; trap - EXIT; cat target/build-arm64.log; \
-	[ $$rc = 0 ] || { echo "make test: build (arm64) failed;$$times"; exit 1; }; \
-	$(MAKE) --no-print-directory test-arm64 || { echo "make test: test-arm64 failed;$$times"; exit 1; }; \
-	times="$$times test-arm64 (incl. waiting for its build) $$(( $$(date +%s) - start )) s;"; \
-	echo "make test: phase times:$$times"
+test: ## every test: Rust (on dynalite and moto), schemathesis, client unit + e2e, the arm64 bootstrap under qemu; installs what they need first
+	@bash scripts/test.sh
+
+test-bins:
+	$(TEST_BINS)
 
 test-rust: ## Rust unit and integration tests (starts dynalite and moto on loopback)
 	@# Four tests at a time, not one per core: the moto tests mostly wait on moto (each holds a server
@@ -114,7 +104,7 @@ test-extended: deps ## the long runs: more load, 10 min of schemathesis, long de
 	bash lambda/fuzz/run.sh 300
 
 test-client: ## client unit tests, production build, e2e in headless Chromium against the real API
-	cargo build -p todos --bin dev-server
+	$(TEST_BINS)
 	cd client && npm run --silent test:unit
 	cd client && npm run --silent build
 	cd client && DEV_SERVER_BIN=$(CURDIR)/target/debug/dev-server npm run --silent test:e2e

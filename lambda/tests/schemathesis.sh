@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../.."
 max_time=${1:-60}
 st=${SCHEMATHESIS:-target/tools/venv/bin/schemathesis}
 [ -x "$st" ] || { echo "schemathesis missing: run make deps" >&2; exit 1; }
-cargo build -q -p todos --bin dev-server --example test-issuer
+# The same build as the Makefile's TEST_BINS (the features `cargo test --workspace` resolves): after
+# the test build it compiles nothing, where `-p todos` alone would rebuild 34 crates.
+cargo build -q --workspace --bins --examples
 bin=${CARGO_TARGET_DIR:-target}/debug
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done' EXIT
