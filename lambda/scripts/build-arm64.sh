@@ -2,6 +2,7 @@
 # Builds the Lambda `bootstrap` for arm64 (provided.al2023) and packages it deterministically.
 #
 #   bash lambda/scripts/build-arm64.sh          (run from anywhere; works in the repository root)
+#   bash lambda/scripts/build-arm64.sh --deps-only   only install the packages (step 1), build nothing
 #
 # Output:  target/lambda/bootstrap       the stripped aarch64 binary
 #          target/lambda/bootstrap.zip   one entry `bootstrap`, mode 0755, fixed date: same binary, same bytes
@@ -84,6 +85,7 @@ if (( ${#missing[@]} || need_arch )); then
 else
     log "packages: all present (${PKGS[*]})"
 fi
+[[ ${1:-} == --deps-only ]] && exit 0
 
 DEB_RUSTC=/usr/bin/rustc
 DEB_RUSTDOC=/usr/bin/rustdoc

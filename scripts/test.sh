@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `make test`: every test, everything built once, and the phases that mostly wait (on the network, on
+# emulators, on Chromium, on schemathesis' time budget) overlapped with the ones that compute. The
+# machine has two cores; the order below keeps them busy:
+#
+#   apt          Debian packages: Chromium, the arm64 cross toolchain                          first
+#   build        the arm64 release bootstrap (Debian's rustc, target/arm64), at low priority   from then on, behind
+#   deps         dynalite, moto and schemathesis (PyPI), the client's npm packages             behind, beside build-tests
+#   build-tests  the debug test build and the binaries the tests start                         in front
+#   test-schema  schemathesis against the dev server (two passes of SCHEMA_SECONDS)            behind, once built
+#   test-rust    cargo test: unit tests, dynalite, moto                                        in front
+#   test-client  client unit tests, production build, e2e in headless Chromium                 in front
+#   test-arm64   the arm64 bootstrap under qemu                                                 last
+#
+# A phase behind writes target/test-logs/<phase>.log, printed when it ends. At the end (and at a
+# failure) one line gives each phase's time: `make test: phase times: ...` (.ci/run repeats it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+make_() { "${MAKE:-make}" --no-print-directory "$@"; }
+logs=target/test-logs
+mkdir -p "$logs"
+times=
+t_all=$(date +%s)
+since() { echo $(( $(date +%s) - $1 )); }
+
+# Each job behind runs in its own process group (job control), so a failure or Ctrl-C stops all of
+# it, compilers and servers included; they stay in this session, so `nice` ranks them against ours.
+set -m
+jobs_behind=()
+stop_behind() {
+  for pid in "${jobs_behind[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_behind EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "make test: $1 failed;$times"
+  exit 1
+}
+
+# behind NAME COMMAND...: starts COMMAND behind, its output to target/test-logs/NAME.log and its time
+# to NAME.time; sets $pid.
+behind() {
+  local name=$1; shift
+  rm -f "$logs/$name.time"
+  ( t=$(date +%s); rc=0; "$@" </dev/null >"$logs/$name.log" 2>&1 || rc=$?; since "$t" >"$logs/$name.time"; exit "$rc" ) &
+  pid=$!
+  jobs_behind+=("$pid")
+}
+
+# collect NAME PID: waits for a job behind, prints its log, fails the run if it failed.
+collect() {
+  local name=$1 pid=$2 rc=0
+  wait "$pid" || rc=$?
+  echo "---- $name (ran behind; its output, kept in target/test-logs/$name.log):"
+  cat "$logs/$name.log"
+  times="$times $name $(cat "$logs/$name.time" 2>/dev/null || echo '?') s;"
+  [ "$rc" = 0 ] || fail "$name"
+}
+
+# in_front NAME COMMAND...: runs COMMAND here and times it.
+in_front() {
+  local name=$1 t; shift
+  t=$(date +%s)
+  "$@" || fail "$name"
+  times="$times $name $(since "$t") s;"
+}
+
+# Debian packages first and alone (dpkg allows one installer at a time): the arm64 build needs its
+# cross toolchain before it can start, the rest needs only Chromium, installed by deps below.
+in_front apt bash lambda/scripts/build-arm64.sh --deps-only
+
+# The release build compiles for minutes on its own; at nice 10 it takes what the tests leave idle
+# (waits on emulators, on Chromium, on the network) and the rest at the end, instead of slowing them.
+behind build nice -n 10 "${MAKE:-make}" --no-print-directory build
+arm=$pid
+behind deps bash .ci/deps.sh
+deps=$pid
+
+build_tests() { cargo test --workspace --no-run --quiet && make_ test-bins; }
+in_front build-tests build_tests
+collect deps "$deps"
+
+behind test-schema make_ test-schema
+schema=$pid
+in_front test-rust make_ test-rust
+in_front test-client make_ test-client
+collect test-schema "$schema"
+
+collect build "$arm"
+in_front test-arm64 make_ test-arm64
+
+echo "make test: phase times:$times total $(since "$t_all") s"
