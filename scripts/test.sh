@@ -24,9 +24,9 @@ times=
 t_all=$(date +%s)
 since() { echo $(( $(date +%s) - $1 )); }
 
-# Each job behind runs in its own process group (job control), so a failure or Ctrl-C stops all of
-# it, compilers and servers included; they stay in this session, so `nice` ranks them against ours.
-set -m
+# Each job behind runs in its own process group (job control while it starts), so a failure or Ctrl-C
+# stops all of it, compilers and servers included; they stay in this session, so `nice` ranks them
+# against ours. Jobs in front stay in ours and get Ctrl-C from the terminal as usual.
 jobs_behind=()
 stop_behind() {
   for pid in "${jobs_behind[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
@@ -45,8 +45,10 @@ fail() {
 behind() {
   local name=$1; shift
   rm -f "$logs/$name.time"
+  set -m
   ( t=$(date +%s); rc=0; "$@" </dev/null >"$logs/$name.log" 2>&1 || rc=$?; since "$t" >"$logs/$name.time"; exit "$rc" ) &
   pid=$!
+  set +m
   jobs_behind+=("$pid")
 }
 
