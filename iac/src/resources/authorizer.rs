@@ -4,9 +4,10 @@
 //!
 //! Finding it: `GetAuthorizers` lists the API's authorizers. moto 5.2 has no handler for that list
 //! (it answers 500), so when the list fails with anything but a denial or bad credentials the
-//! authorizers the API's routes name are read one by one with `GetAuthorizer` instead; and `apply`
-//! returns the authorizer from AWS's answer to the create or update rather than reading it back (a new
-//! one is named by no route yet, so there it could not be found).
+//! authorizers the API's routes name are read one by one with `GetAuthorizer` instead; and
+//! `apply_and_read` returns the authorizer from AWS's answer to the create or update rather than
+//! reading it back, as the engine does for every other kind (a new one is named by no route yet, so
+//! there it could not be found).
 
 use aws_sdk_apigatewayv2::types::{AuthorizerType, JwtConfiguration};
 
