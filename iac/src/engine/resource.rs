@@ -118,13 +118,28 @@ pub trait Resource: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
     /// Reads the live resource (read-only calls only).
     fn read(&self, aws: &Aws) -> impl Future<Output = Result<Option<Self::State>, IacError>> + Send;
 
-    /// Applies `change` (never `Unchanged` or `Delete`) and returns the live state after it.
+    /// Applies `change` (never `Unchanged` or `Delete`); the engine then reads the live state back
+    /// ([`Resource::apply_and_read`]).
     fn apply(
         &self,
         aws: &Aws,
         observed: Option<&Self::State>,
         change: &Change,
-    ) -> impl Future<Output = Result<Option<Self::State>, IacError>> + Send;
+    ) -> impl Future<Output = Result<(), IacError>> + Send;
+
+    /// Applies `change` and returns the live state after it: [`Resource::apply`], then
+    /// [`Resource::read`]. Overridden only by a kind whose new resource cannot be read back at once.
+    fn apply_and_read(
+        &self,
+        aws: &Aws,
+        observed: Option<&Self::State>,
+        change: &Change,
+    ) -> impl Future<Output = Result<Option<Self::State>, IacError>> + Send {
+        async move {
+            self.apply(aws, observed, change).await?;
+            self.read(aws).await
+        }
+    }
 
     /// Live resources around this one that should not exist (duplicates left by a concurrent run,
     /// children no longer declared), given the plan's steps so far: deleted by `up` (last) and `destroy`.
@@ -139,8 +154,23 @@ pub trait Resource: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
     }
 }
 
+/// What both type-erased wrappers need from what they hold: its own type back, and equality.
+trait AnyEq: fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn eq_dyn(&self, other: &dyn Any) -> bool;
+}
+
+impl<T: PartialEq + fmt::Debug + Send + Sync + 'static> AnyEq for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn eq_dyn(&self, other: &dyn Any) -> bool {
+        other.downcast_ref::<T>() == Some(self)
+    }
+}
+
 /// The object-safe face of [`Resource`], implemented for every kind.
-trait ErasedResource: fmt::Debug + Send + Sync {
+trait ErasedResource: AnyEq {
     fn kind(&self) -> &'static str;
     fn name(&self) -> String;
     fn inputs(&self) -> Vec<&Input>;
@@ -167,8 +197,6 @@ trait ErasedResource: fmt::Debug + Send + Sync {
         live: &'a Observed,
         steps: &'a [Step],
     ) -> BoxFuture<'a, Result<Vec<Step>, IacError>>;
-    fn as_any(&self) -> &dyn Any;
-    fn eq_dyn(&self, other: &dyn Any) -> bool;
 }
 
 impl<R: Resource> ErasedResource for R {
@@ -223,7 +251,7 @@ impl<R: Resource> ErasedResource for R {
     ) -> BoxFuture<'a, Result<Option<Observed>, IacError>> {
         Box::pin(async move {
             let live = observed.and_then(|o| o.downcast_ref::<R::State>());
-            Ok(Resource::apply(self, aws, live, change).await?.map(Observed::new))
+            Ok(Resource::apply_and_read(self, aws, live, change).await?.map(Observed::new))
         })
     }
     fn strays<'a>(
@@ -239,12 +267,6 @@ impl<R: Resource> ErasedResource for R {
                 None => Ok(Vec::new()),
             }
         })
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn eq_dyn(&self, other: &dyn Any) -> bool {
-        other.downcast_ref::<R>() == Some(self)
     }
 }
 
@@ -362,13 +384,11 @@ impl PartialEq for Declared {
 }
 
 /// The object-safe face of [`State`].
-trait ErasedState: fmt::Debug + Send + Sync {
+trait ErasedState: AnyEq {
     fn outputs(&self) -> Outputs;
     fn tags(&self) -> Option<&Tags>;
     fn delete<'a>(&'a self, aws: &'a Aws) -> BoxFuture<'a, Result<(), IacError>>;
     fn held_data<'a>(&'a self, aws: &'a Aws) -> BoxFuture<'a, Result<Option<String>, IacError>>;
-    fn as_any(&self) -> &dyn Any;
-    fn eq_dyn(&self, other: &dyn Any) -> bool;
 }
 
 impl<S: State> ErasedState for S {
@@ -383,12 +403,6 @@ impl<S: State> ErasedState for S {
     }
     fn held_data<'a>(&'a self, aws: &'a Aws) -> BoxFuture<'a, Result<Option<String>, IacError>> {
         Box::pin(State::held_data(self, aws))
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn eq_dyn(&self, other: &dyn Any) -> bool {
-        other.downcast_ref::<S>() == Some(self)
     }
 }
 

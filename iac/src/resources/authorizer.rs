@@ -4,9 +4,10 @@
 //!
 //! Finding it: `GetAuthorizers` lists the API's authorizers. moto 5.2 has no handler for that list
 //! (it answers 500), so when the list fails with anything but a denial or bad credentials the
-//! authorizers the API's routes name are read one by one with `GetAuthorizer` instead; and `apply`
-//! returns the authorizer from AWS's answer to the create or update rather than reading it back (a new
-//! one is named by no route yet, so there it could not be found).
+//! authorizers the API's routes name are read one by one with `GetAuthorizer` instead; and
+//! `apply_and_read` returns the authorizer from AWS's answer to the create or update rather than
+//! reading it back, as the engine does for every other kind (a new one is named by no route yet, so
+//! there it could not be found).
 
 use aws_sdk_apigatewayv2::types::{AuthorizerType, JwtConfiguration};
 
@@ -73,30 +74,16 @@ impl State for AuthorizerState {
         Outputs::from([("id", self.id.clone())])
     }
 
+    /// Deletes the authorizer.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.apigw.delete_authorizer().api_id(&self.api_id).authorizer_id(&self.id).send().await;
+        gone(
+            result,
+            aws_sdk_apigatewayv2::operation::delete_authorizer::DeleteAuthorizerError::is_not_found_exception,
+            &format!("authorizer {}", self.name),
+            "DeleteAuthorizer",
+        )
     }
-}
-
-/// Pure diff: type, identity source, issuer and audiences all update in place.
-pub fn diff(desired: &Authorizer, observed: Option<&AuthorizerState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("type", "JWT".into()),
-            ("identity_source", IDENTITY_SOURCE.into()),
-            ("issuer", desired.issuer.display()),
-            ("audiences", desired.audiences_display().display()),
-        ]);
-    };
-    let mut live_audiences = live.audiences.clone();
-    live_audiences.sort();
-    let mut d = Diff::new();
-    d.field("type", Some(live.authorizer_type.clone()), "JWT")
-        .field("identity_source", Some(live.identity_source.join(",")), IDENTITY_SOURCE)
-        .input("issuer", live.issuer.clone(), &desired.issuer)
-        .input("audiences", Some(live_audiences.join(",")), &desired.audiences_display());
-    d.finish()
 }
 
 fn state(api_id: &str, a: &aws_sdk_apigatewayv2::types::Authorizer) -> AuthorizerState {
@@ -173,12 +160,6 @@ async fn named_by_routes(aws: &Aws, api_id: &str) -> Result<Vec<AuthorizerState>
     Ok(found)
 }
 
-/// Reads the authorizer with our name.
-pub async fn read(aws: &Aws, desired: &Authorizer) -> Result<Option<AuthorizerState>, IacError> {
-    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
-    Ok(list(aws, api_id).await?.into_iter().find(|a| a.name == desired.name))
-}
-
 fn jwt_configuration(desired: &Authorizer, label: &str) -> Result<JwtConfiguration, IacError> {
     let mut audiences = Vec::new();
     for a in &desired.audiences {
@@ -188,7 +169,7 @@ fn jwt_configuration(desired: &Authorizer, label: &str) -> Result<JwtConfigurati
 }
 
 /// Creates the authorizer or brings its settings in line; returns it as AWS answered.
-pub async fn apply(
+pub async fn create_or_update(
     aws: &Aws,
     desired: &Authorizer,
     observed: Option<&AuthorizerState>,
@@ -241,17 +222,6 @@ pub async fn apply(
     }
 }
 
-/// Deletes the authorizer.
-pub async fn delete(aws: &Aws, live: &AuthorizerState) -> Result<(), IacError> {
-    let result = aws.apigw.delete_authorizer().api_id(&live.api_id).authorizer_id(&live.id).send().await;
-    gone(
-        result,
-        aws_sdk_apigatewayv2::operation::delete_authorizer::DeleteAuthorizerError::is_not_found_exception,
-        &format!("authorizer {}", live.name),
-        "DeleteAuthorizer",
-    )
-}
-
 impl Resource for Authorizer {
     type State = AuthorizerState;
     const KIND: &'static str = "authorizer";
@@ -276,23 +246,45 @@ impl Resource for Authorizer {
         Some(&self.api_id)
     }
 
+    /// Pure diff: type, identity source, issuer and audiences all update in place.
     fn diff(&self, observed: Option<&AuthorizerState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("type", "JWT".into()),
+                ("identity_source", IDENTITY_SOURCE.into()),
+                ("issuer", self.issuer.display()),
+                ("audiences", self.audiences_display().display()),
+            ]);
+        };
+        let mut live_audiences = live.audiences.clone();
+        live_audiences.sort();
+        let mut d = Diff::new();
+        d.field("type", Some(live.authorizer_type.clone()), "JWT")
+            .field("identity_source", Some(live.identity_source.join(",")), IDENTITY_SOURCE)
+            .input("issuer", live.issuer.clone(), &self.issuer)
+            .input("audiences", Some(live_audiences.join(",")), &self.audiences_display());
+        d.finish()
     }
 
+    /// Reads the authorizer with our name.
     async fn read(&self, aws: &Aws) -> Result<Option<AuthorizerState>, IacError> {
-        read(aws, self).await
+        let Some(api_id) = self.api_id.value() else { return Ok(None) };
+        Ok(list(aws, api_id).await?.into_iter().find(|a| a.name == self.name))
     }
 
-    async fn apply(
+    async fn apply(&self, aws: &Aws, observed: Option<&AuthorizerState>, _change: &Change) -> Result<(), IacError> {
+        create_or_update(aws, self, observed).await.map(drop)
+    }
+
+    /// Not read back: see the module docs.
+    async fn apply_and_read(
         &self,
         aws: &Aws,
         observed: Option<&AuthorizerState>,
-        change: &Change,
+        _change: &Change,
     ) -> Result<Option<AuthorizerState>, IacError> {
-        // Not read back: see the module docs.
-        let _ = change;
-        Ok(Some(apply(aws, self, observed).await?))
+        create_or_update(aws, self, observed).await.map(Some)
     }
 }
 
@@ -326,7 +318,7 @@ mod tests {
 
     #[test]
     fn new_authorizer_reads_the_bearer_header_and_shows_issuer_and_audiences() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         let get = |n: &str| c.properties.iter().find(|p| p.name == n).and_then(|p| p.new.clone());
         assert_eq!(get("identity_source").as_deref(), Some("$request.header.Authorization"));
@@ -337,16 +329,16 @@ mod tests {
             audiences: vec![Input::output("user-pool-client", "id")],
             ..desired()
         };
-        let c = diff(&pending, None);
+        let c = pending.diff(None);
         assert!(c.properties.iter().any(|p| p.name == "audiences" && p.new.as_deref() == Some(KNOWN_AFTER_APPLY)));
     }
 
     #[test]
     fn matching_authorizer_is_unchanged_and_each_setting_is_an_update() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         let two = Authorizer { audiences: vec![Input::known("b"), Input::known("a")], ..desired() };
         let live_two = AuthorizerState { audiences: vec!["a".into(), "b".into()], ..live() };
-        assert_eq!(diff(&two, Some(&live_two)), Change::unchanged(), "audiences compare as a set");
+        assert_eq!(two.diff(Some(&live_two)), Change::unchanged(), "audiences compare as a set");
         let cases = [
             (AuthorizerState { issuer: Some("https://other".into()), ..live() }, "issuer"),
             (AuthorizerState { audiences: vec!["other".into()], ..live() }, "audiences"),
@@ -354,7 +346,7 @@ mod tests {
             (AuthorizerState { authorizer_type: "REQUEST".into(), ..live() }, "type"),
         ];
         for (l, name) in cases {
-            let c = diff(&desired(), Some(&l));
+            let c = desired().diff(Some(&l));
             assert_eq!(c.action, Action::Update, "{name}");
             assert_eq!(c.properties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [name]);
         }

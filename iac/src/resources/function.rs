@@ -130,15 +130,6 @@ impl Function {
         all.insert("TABLE_NAME".to_owned(), table.to_owned());
         Environment::builder().set_variables(Some(all.into_iter().collect())).build()
     }
-
-    /// Outputs known before the function exists.
-    pub fn planned_outputs(&self) -> Outputs {
-        let t = &self.target;
-        Outputs::from([
-            ("name", self.name.clone()),
-            ("arn", format!("arn:{}:lambda:{}:{}:function:{}", t.partition, t.region, t.account, self.name)),
-        ])
-    }
 }
 
 impl State for FunctionState {
@@ -151,88 +142,20 @@ impl State for FunctionState {
         Some(&self.tags)
     }
 
+    /// Deletes the function.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.lambda.delete_function().function_name(&self.name).send().await;
+        gone(
+            result,
+            aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception,
+            &format!("function {}", self.name),
+            "DeleteFunction",
+        )
     }
 }
 
 fn env_text(env: &BTreeMap<String, String>) -> String {
     env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-}
-
-/// Pure diff. Configuration, code (by SHA-256: an identical package is never re-uploaded),
-/// architecture and tags all change in place.
-pub fn diff(desired: &Function, observed: Option<&FunctionState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("runtime", desired.runtime.clone()),
-            ("architecture", desired.architecture.clone()),
-            ("handler", desired.handler.clone()),
-            ("memory_mb", desired.memory_mb.to_string()),
-            ("timeout_seconds", desired.timeout_seconds.to_string()),
-            ("role", desired.role_arn.display()),
-            ("environment", desired.env_display()),
-            ("code_sha256", desired.code.sha256.clone()),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.field("runtime", Some(live.runtime.clone()), &desired.runtime)
-        .field("handler", Some(live.handler.clone()), &desired.handler)
-        .field("memory_mb", Some(live.memory_mb.to_string()), desired.memory_mb.to_string())
-        .field("timeout_seconds", Some(live.timeout_seconds.to_string()), desired.timeout_seconds.to_string())
-        .input("role", Some(live.role.clone()), &desired.role_arn);
-    match desired.table_name.value() {
-        Some(t) => {
-            let mut want = desired.env.clone();
-            want.insert("TABLE_NAME".to_owned(), t.to_owned());
-            d.field("environment", Some(env_text(&live.env)), env_text(&want));
-        }
-        None => {
-            d.input("environment", Some(env_text(&live.env)), &desired.table_name);
-        }
-    }
-    d.field("architecture", Some(live.architecture.clone()), &desired.architecture).field(
-        "code_sha256",
-        Some(live.code_sha256.clone()),
-        &desired.code.sha256,
-    );
-    crate::engine::diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
-
-/// Reads the function, if it exists.
-pub async fn read(aws: &Aws, desired: &Function) -> Result<Option<FunctionState>, IacError> {
-    let out = match aws.lambda.get_function().function_name(&desired.name).send().await {
-        Ok(o) => o,
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_lambda::operation::get_function::GetFunctionError::is_resource_not_found_exception,
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_error(&desired.label(), "GetFunction", e)),
-    };
-    let Some(c) = out.configuration() else { return Ok(None) };
-    Ok(Some(FunctionState {
-        name: desired.name.clone(),
-        arn: c.function_arn().unwrap_or_default().to_owned(),
-        role: c.role().unwrap_or_default().to_owned(),
-        runtime: c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
-        architecture: c.architectures().first().map(|a| a.as_str().to_owned()).unwrap_or_else(|| "x86_64".into()),
-        handler: c.handler().unwrap_or_default().to_owned(),
-        memory_mb: c.memory_size().unwrap_or_default(),
-        timeout_seconds: c.timeout().unwrap_or_default(),
-        env: c
-            .environment()
-            .and_then(|e| e.variables())
-            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
-        code_sha256: c.code_sha256().unwrap_or_default().to_owned(),
-        tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
-    }))
 }
 
 /// Lambda's answer to a create or update with a role IAM has not propagated to it yet.
@@ -340,87 +263,6 @@ fn retryable_update(meta: &ErrorMeta) -> bool {
     is_update_in_progress(meta) || is_role_not_assumable(meta)
 }
 
-/// Creates or updates the function: configuration, then code (only when the SHA-256 differs), then
-/// tags, waiting for each update to finish before the next call.
-pub async fn apply(
-    aws: &Aws,
-    desired: &Function,
-    observed: Option<&FunctionState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let Some(live) = observed else {
-        create_function_when_role_assumable(aws, desired, Backoff::IAM_PROPAGATION).await?;
-        // A new function is `Pending` until Lambda has set it up: the SDK's waiter polls `State`.
-        return aws
-            .lambda
-            .wait_until_function_active_v2()
-            .function_name(&desired.name)
-            .wait(FUNCTION_WAIT)
-            .await
-            .map(|_| ())
-            .map_err(|e| wait_failed(&label, "the new function to become Active", e));
-    };
-    let config_props = ["runtime", "handler", "memory_mb", "timeout_seconds", "role", "environment"];
-    if config_props.iter().any(|p| change.touches(p)) {
-        wait_until_ready(aws, &desired.name).await?;
-        let role = desired.role_arn.require(&label)?.to_owned();
-        let table = desired.table_name.require(&label)?.to_owned();
-        retry(Backoff::FUNCTION_UPDATE, retryable_update, || async {
-            aws.lambda
-                .update_function_configuration()
-                .function_name(&desired.name)
-                .runtime(Runtime::from(desired.runtime.as_str()))
-                .handler(&desired.handler)
-                .memory_size(desired.memory_mb)
-                .timeout(desired.timeout_seconds)
-                .role(&role)
-                .environment(desired.environment(&table))
-                .send()
-                .await
-                .map_err(|e| ErrorMeta::of(&e))
-        })
-        .await
-        .map_err(|e| give_up(&label, "UpdateFunctionConfiguration", "the previous update to finish", e))?;
-    }
-    if change.touches("code_sha256") || change.touches("architecture") {
-        wait_until_ready(aws, &desired.name).await?;
-        retry(Backoff::FUNCTION_UPDATE, is_update_in_progress, || async {
-            aws.lambda
-                .update_function_code()
-                .function_name(&desired.name)
-                .zip_file(Blob::new(desired.code.zip.as_slice()))
-                .architectures(Architecture::from(desired.architecture.as_str()))
-                .send()
-                .await
-                .map_err(|e| ErrorMeta::of(&e))
-        })
-        .await
-        .map_err(|e| give_up(&label, "UpdateFunctionCode", "the previous update to finish", e))?;
-    }
-    if change.touches("tags") {
-        aws.lambda
-            .tag_resource()
-            .resource(&live.arn)
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "TagResource", e))?;
-    }
-    wait_until_ready(aws, &desired.name).await
-}
-
-/// Deletes the function.
-pub async fn delete(aws: &Aws, live: &FunctionState) -> Result<(), IacError> {
-    let result = aws.lambda.delete_function().function_name(&live.name).send().await;
-    gone(
-        result,
-        aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception,
-        &format!("function {}", live.name),
-        "DeleteFunction",
-    )
-}
-
 impl Resource for Function {
     type State = FunctionState;
     const KIND: &'static str = "function";
@@ -437,8 +279,13 @@ impl Resource for Function {
         Some(&self.tags)
     }
 
+    /// Outputs known before the function exists.
     fn planned_outputs(&self) -> Outputs {
-        Function::planned_outputs(self)
+        let t = &self.target;
+        Outputs::from([
+            ("name", self.name.clone()),
+            ("arn", format!("arn:{}:lambda:{}:{}:function:{}", t.partition, t.region, t.account, self.name)),
+        ])
     }
 
     fn inputs(&self) -> Vec<&Input> {
@@ -449,22 +296,144 @@ impl Resource for Function {
         vec![&mut self.role_arn, &mut self.table_name]
     }
 
+    /// Pure diff. Configuration, code (by SHA-256: an identical package is never re-uploaded),
+    /// architecture and tags all change in place.
     fn diff(&self, observed: Option<&FunctionState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("runtime", self.runtime.clone()),
+                ("architecture", self.architecture.clone()),
+                ("handler", self.handler.clone()),
+                ("memory_mb", self.memory_mb.to_string()),
+                ("timeout_seconds", self.timeout_seconds.to_string()),
+                ("role", self.role_arn.display()),
+                ("environment", self.env_display()),
+                ("code_sha256", self.code.sha256.clone()),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.field("runtime", Some(live.runtime.clone()), &self.runtime)
+            .field("handler", Some(live.handler.clone()), &self.handler)
+            .field("memory_mb", Some(live.memory_mb.to_string()), self.memory_mb.to_string())
+            .field("timeout_seconds", Some(live.timeout_seconds.to_string()), self.timeout_seconds.to_string())
+            .input("role", Some(live.role.clone()), &self.role_arn);
+        match self.table_name.value() {
+            Some(t) => {
+                let mut want = self.env.clone();
+                want.insert("TABLE_NAME".to_owned(), t.to_owned());
+                d.field("environment", Some(env_text(&live.env)), env_text(&want));
+            }
+            None => {
+                d.input("environment", Some(env_text(&live.env)), &self.table_name);
+            }
+        }
+        d.field("architecture", Some(live.architecture.clone()), &self.architecture).field(
+            "code_sha256",
+            Some(live.code_sha256.clone()),
+            &self.code.sha256,
+        );
+        crate::engine::diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Reads the function, if it exists.
     async fn read(&self, aws: &Aws) -> Result<Option<FunctionState>, IacError> {
-        read(aws, self).await
+        let out = match aws.lambda.get_function().function_name(&self.name).send().await {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_lambda::operation::get_function::GetFunctionError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error(&self.label(), "GetFunction", e)),
+        };
+        let Some(c) = out.configuration() else { return Ok(None) };
+        Ok(Some(FunctionState {
+            name: self.name.clone(),
+            arn: c.function_arn().unwrap_or_default().to_owned(),
+            role: c.role().unwrap_or_default().to_owned(),
+            runtime: c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
+            architecture: c.architectures().first().map(|a| a.as_str().to_owned()).unwrap_or_else(|| "x86_64".into()),
+            handler: c.handler().unwrap_or_default().to_owned(),
+            memory_mb: c.memory_size().unwrap_or_default(),
+            timeout_seconds: c.timeout().unwrap_or_default(),
+            env: c
+                .environment()
+                .and_then(|e| e.variables())
+                .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            code_sha256: c.code_sha256().unwrap_or_default().to_owned(),
+            tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&FunctionState>,
-        change: &Change,
-    ) -> Result<Option<FunctionState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates or updates the function: configuration, then code (only when the SHA-256 differs), then
+    /// tags, waiting for each update to finish before the next call.
+    async fn apply(&self, aws: &Aws, observed: Option<&FunctionState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let Some(live) = observed else {
+            create_function_when_role_assumable(aws, self, Backoff::IAM_PROPAGATION).await?;
+            // A new function is `Pending` until Lambda has set it up: the SDK's waiter polls `State`.
+            return aws
+                .lambda
+                .wait_until_function_active_v2()
+                .function_name(&self.name)
+                .wait(FUNCTION_WAIT)
+                .await
+                .map(|_| ())
+                .map_err(|e| wait_failed(&label, "the new function to become Active", e));
+        };
+        let config_props = ["runtime", "handler", "memory_mb", "timeout_seconds", "role", "environment"];
+        if config_props.iter().any(|p| change.touches(p)) {
+            wait_until_ready(aws, &self.name).await?;
+            let role = self.role_arn.require(&label)?.to_owned();
+            let table = self.table_name.require(&label)?.to_owned();
+            retry(Backoff::FUNCTION_UPDATE, retryable_update, || async {
+                aws.lambda
+                    .update_function_configuration()
+                    .function_name(&self.name)
+                    .runtime(Runtime::from(self.runtime.as_str()))
+                    .handler(&self.handler)
+                    .memory_size(self.memory_mb)
+                    .timeout(self.timeout_seconds)
+                    .role(&role)
+                    .environment(self.environment(&table))
+                    .send()
+                    .await
+                    .map_err(|e| ErrorMeta::of(&e))
+            })
+            .await
+            .map_err(|e| give_up(&label, "UpdateFunctionConfiguration", "the previous update to finish", e))?;
+        }
+        if change.touches("code_sha256") || change.touches("architecture") {
+            wait_until_ready(aws, &self.name).await?;
+            retry(Backoff::FUNCTION_UPDATE, is_update_in_progress, || async {
+                aws.lambda
+                    .update_function_code()
+                    .function_name(&self.name)
+                    .zip_file(Blob::new(self.code.zip.as_slice()))
+                    .architectures(Architecture::from(self.architecture.as_str()))
+                    .send()
+                    .await
+                    .map_err(|e| ErrorMeta::of(&e))
+            })
+            .await
+            .map_err(|e| give_up(&label, "UpdateFunctionCode", "the previous update to finish", e))?;
+        }
+        if change.touches("tags") {
+            aws.lambda
+                .tag_resource()
+                .resource(&live.arn)
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "TagResource", e))?;
+        }
+        wait_until_ready(aws, &self.name).await
     }
 }
 
@@ -517,12 +486,12 @@ mod tests {
 
     #[test]
     fn unchanged_code_is_not_uploaded_again() {
-        assert_eq!(diff(&desired(b"zip-1"), Some(&live(b"zip-1"))), Change::unchanged());
+        assert_eq!(desired(b"zip-1").diff(Some(&live(b"zip-1"))), Change::unchanged());
     }
 
     #[test]
     fn different_code_changes_only_the_code() {
-        let c = diff(&desired(b"zip-2"), Some(&live(b"zip-1")));
+        let c = desired(b"zip-2").diff(Some(&live(b"zip-1")));
         assert_eq!(c.action, Action::Update);
         let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, vec!["code_sha256"]);
@@ -532,7 +501,7 @@ mod tests {
     fn memory_change_is_a_configuration_update_showing_old_and_new() {
         let mut d = desired(b"z");
         d.memory_mb = 256;
-        let c = diff(&d, Some(&live(b"z")));
+        let c = d.diff(Some(&live(b"z")));
         assert_eq!(c.properties.len(), 1);
         assert_eq!((c.properties[0].old.as_deref(), c.properties[0].new.as_deref()), (Some("128"), Some("256")));
     }
@@ -542,7 +511,7 @@ mod tests {
         let mut l = live(b"z");
         l.architecture = "x86_64".into();
         l.env.insert("DEBUG".into(), "1".into());
-        let c = diff(&desired(b"z"), Some(&l));
+        let c = desired(b"z").diff(Some(&l));
         let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, vec!["environment", "architecture"]);
     }
@@ -603,7 +572,7 @@ mod tests {
     #[test]
     fn sign_in_adds_auth_mode_to_the_environment_as_an_update() {
         let signed = Function { env: BTreeMap::from([("AUTH_MODE".into(), "jwt".into())]), ..desired(b"z") };
-        let c = diff(&signed, Some(&live(b"z")));
+        let c = signed.diff(Some(&live(b"z")));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         assert_eq!(c.properties[0].name, "environment");
@@ -613,8 +582,8 @@ mod tests {
             env: BTreeMap::from([("AUTH_MODE".into(), "jwt".into()), ("TABLE_NAME".into(), "todos-dev".into())]),
             ..live(b"z")
         };
-        assert_eq!(diff(&signed, Some(&live_signed)), Change::unchanged());
+        assert_eq!(signed.diff(Some(&live_signed)), Change::unchanged());
         // Without sign-in an AUTH_MODE left from an auth stack is removed.
-        assert_eq!(diff(&desired(b"z"), Some(&live_signed)).action, Action::Update);
+        assert_eq!(desired(b"z").diff(Some(&live_signed)).action, Action::Update);
     }
 }

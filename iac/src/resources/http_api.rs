@@ -13,7 +13,7 @@
 //! creator deletes the API *it* created (never another's) and stops with
 //! [`IacError::ConcurrentUp`] before building anything inside an API, so routes, integrations and
 //! stages are only ever built by one run. A duplicate left by a creator killed inside that window
-//! is found by [`read`] (which always answers the oldest) and deleted by the next `up` or `destroy`.
+//! is found by `read` (which always answers the oldest) and deleted by the next `up` or `destroy`.
 
 use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
 
@@ -159,26 +159,10 @@ impl State for HttpApiState {
         Some(&self.tags)
     }
 
+    /// Deletes the API (with its routes, integrations and stages).
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        delete_api(aws, &self.name, &self.id).await
     }
-}
-
-/// Pure diff: CORS and tags change in place.
-pub fn diff(desired: &HttpApi, observed: Option<&HttpApiState>) -> Change {
-    let Some(live) = observed else {
-        let mut props = vec![("name", desired.name.clone()), ("protocol", "HTTP".to_owned())];
-        props.extend(desired.cors.fields());
-        props.push(("tags", tags_display(&desired.tags)));
-        return Change::create(props);
-    };
-    let mut d = Diff::new();
-    let live_fields = live.cors.as_ref().map(CorsSpec::fields);
-    for (i, (name, want)) in desired.cors.fields().into_iter().enumerate() {
-        d.field(name, live_fields.as_ref().map(|f| f[i].1.clone()), want);
-    }
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
 }
 
 /// Every API with our name and our tags, oldest first by (`CreatedDate`, `ApiId`). Look-alikes
@@ -222,13 +206,6 @@ async fn list_ours(aws: &Aws, desired: &HttpApi) -> Result<Vec<HttpApiState>, Ia
     Ok(found.into_iter().map(|(_, s)| s).collect())
 }
 
-/// Finds our API: same name and our tags. When several exist (a concurrent `up`, or one killed
-/// while converging), the oldest is ours and the others are listed as its `duplicates`.
-pub async fn read(aws: &Aws, desired: &HttpApi) -> Result<Option<HttpApiState>, IacError> {
-    let mut found = list_ours(aws, desired).await?.into_iter();
-    Ok(found.next().map(|first| HttpApiState { duplicates: found.map(|d| d.id).collect(), ..first }))
-}
-
 /// After creating `ours`: waits [`SETTLE`] (or what `aws.settle` says), then keeps it only if it is the oldest API with our
 /// name and tags; otherwise deletes it and stops with [`IacError::ConcurrentUp`].
 pub async fn converge_after_create(aws: &Aws, desired: &HttpApi, ours: &str) -> Result<(), IacError> {
@@ -242,58 +219,6 @@ pub async fn converge_after_create(aws: &Aws, desired: &HttpApi, ours: &str) -> 
         }
         _ => Ok(()),
     }
-}
-
-/// Creates the API (tags in the same call, so a crash never leaves an untagged one) or updates CORS/tags.
-pub async fn apply(
-    aws: &Aws,
-    desired: &HttpApi,
-    observed: Option<&HttpApiState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let Some(live) = observed else {
-        let created = aws
-            .apigw
-            .create_api()
-            .name(&desired.name)
-            .protocol_type(ProtocolType::Http)
-            .cors_configuration(desired.cors.to_sdk())
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "CreateApi", e))?;
-        return converge_after_create(aws, desired, created.api_id().unwrap_or_default()).await;
-    };
-    if change.properties.iter().any(|p| p.name.starts_with("cors.")) {
-        aws.apigw
-            .update_api()
-            .api_id(&live.id)
-            .cors_configuration(desired.cors.to_sdk())
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "UpdateApi", e))?;
-    }
-    if change.touches("tags") {
-        aws.apigw
-            .tag_resource()
-            .resource_arn(format!(
-                "arn:{}:apigateway:{}::/apis/{}",
-                crate::aws::partition_of(&desired.region),
-                desired.region,
-                live.id
-            ))
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "TagResource", e))?;
-    }
-    Ok(())
-}
-
-/// Deletes the API (with its routes, integrations and stages).
-pub async fn delete(aws: &Aws, live: &HttpApiState) -> Result<(), IacError> {
-    delete_api(aws, &live.name, &live.id).await
 }
 
 async fn delete_api(aws: &Aws, name: &str, id: &str) -> Result<(), IacError> {
@@ -323,22 +248,70 @@ impl Resource for HttpApi {
         false
     }
 
+    /// Pure diff: CORS and tags change in place.
     fn diff(&self, observed: Option<&HttpApiState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            let mut props = vec![("name", self.name.clone()), ("protocol", "HTTP".to_owned())];
+            props.extend(self.cors.fields());
+            props.push(("tags", tags_display(&self.tags)));
+            return Change::create(props);
+        };
+        let mut d = Diff::new();
+        let live_fields = live.cors.as_ref().map(CorsSpec::fields);
+        for (i, (name, want)) in self.cors.fields().into_iter().enumerate() {
+            d.field(name, live_fields.as_ref().map(|f| f[i].1.clone()), want);
+        }
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Finds our API: same name and our tags. When several exist (a concurrent `up`, or one killed
+    /// while converging), the oldest is ours and the others are listed as its `duplicates`.
     async fn read(&self, aws: &Aws) -> Result<Option<HttpApiState>, IacError> {
-        read(aws, self).await
+        let mut found = list_ours(aws, self).await?.into_iter();
+        Ok(found.next().map(|first| HttpApiState { duplicates: found.map(|d| d.id).collect(), ..first }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&HttpApiState>,
-        change: &Change,
-    ) -> Result<Option<HttpApiState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates the API (tags in the same call, so a crash never leaves an untagged one) or updates CORS/tags.
+    async fn apply(&self, aws: &Aws, observed: Option<&HttpApiState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let Some(live) = observed else {
+            let created = aws
+                .apigw
+                .create_api()
+                .name(&self.name)
+                .protocol_type(ProtocolType::Http)
+                .cors_configuration(self.cors.to_sdk())
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "CreateApi", e))?;
+            return converge_after_create(aws, self, created.api_id().unwrap_or_default()).await;
+        };
+        if change.properties.iter().any(|p| p.name.starts_with("cors.")) {
+            aws.apigw
+                .update_api()
+                .api_id(&live.id)
+                .cors_configuration(self.cors.to_sdk())
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateApi", e))?;
+        }
+        if change.touches("tags") {
+            aws.apigw
+                .tag_resource()
+                .resource_arn(format!(
+                    "arn:{}:apigateway:{}::/apis/{}",
+                    crate::aws::partition_of(&self.region),
+                    self.region,
+                    live.id
+                ))
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "TagResource", e))?;
+        }
+        Ok(())
     }
 
     /// Newer copies of our API (a concurrent `up` killed while converging), integrations no route
@@ -449,12 +422,12 @@ mod tests {
         cors.allow_methods = vec!["POST".into(), "GET".into(), "DELETE".into()];
         cors.allow_headers = vec!["Content-Type".into()];
         let l = HttpApiState { cors: Some(cors.clone().canonical()), ..l };
-        assert_eq!(diff(&desired(vec![]), Some(&l)), Change::unchanged());
+        assert_eq!(desired(vec![]).diff(Some(&l)), Change::unchanged());
     }
 
     #[test]
     fn configured_origins_update_only_the_origins() {
-        let c = diff(&desired(vec!["http://localhost:8100".into()]), Some(&live()));
+        let c = desired(vec!["http://localhost:8100".into()]).diff(Some(&live()));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         assert_eq!(c.properties[0].name, "cors.allow_origins");

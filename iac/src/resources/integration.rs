@@ -42,32 +42,19 @@ impl State for IntegrationState {
         Outputs::from([("id", self.id.clone()), ("target", format!("integrations/{}", self.id))])
     }
 
+    /// Deletes the integration.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.apigw.delete_integration().api_id(&self.api_id).integration_id(&self.id).send().await;
+        gone(
+            result,
+            aws_sdk_apigatewayv2::operation::delete_integration::DeleteIntegrationError::is_not_found_exception,
+            LABEL,
+            "DeleteIntegration",
+        )
     }
 }
 
 const LABEL: &str = "integration lambda-proxy";
-
-/// Pure diff: the type is fixed at creation (replace); everything else updates in place.
-pub fn diff(desired: &Integration, observed: Option<&IntegrationState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("type", "AWS_PROXY".into()),
-            ("uri", desired.function_arn.display()),
-            ("method", "POST".into()),
-            ("payload_format_version", "2.0".into()),
-            ("timeout_ms", desired.timeout_ms.to_string()),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.replace_field("type", Some(live.integration_type.clone()), "AWS_PROXY")
-        .input("uri", Some(live.uri.clone()), &desired.function_arn)
-        .field("method", Some(live.method.clone()), "POST")
-        .field("payload_format_version", Some(live.payload_format_version.clone()), "2.0")
-        .field("timeout_ms", Some(live.timeout_ms.to_string()), desired.timeout_ms.to_string());
-    d.finish()
-}
 
 /// Every integration of an API (first page: an API of this stack has one).
 pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<IntegrationState>, IacError> {
@@ -97,69 +84,6 @@ pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<IntegrationState>, IacE
         .collect())
 }
 
-/// Reads our integration: the one whose URI is our function, else the API's only integration.
-pub async fn read(aws: &Aws, desired: &Integration) -> Result<Option<IntegrationState>, IacError> {
-    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
-    let items = list(aws, api_id).await?;
-    let ours = items.iter().find(|i| Some(i.uri.as_str()) == desired.function_arn.value()).cloned();
-    Ok(ours.or_else(|| if items.len() == 1 { items.into_iter().next() } else { None }))
-}
-
-/// Creates, updates or replaces the integration.
-pub async fn apply(
-    aws: &Aws,
-    desired: &Integration,
-    observed: Option<&IntegrationState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let api_id = desired.api_id.require(LABEL)?;
-    let uri = desired.function_arn.require(LABEL)?;
-    match observed {
-        Some(live) if change.action == crate::engine::Action::Update => {
-            aws.apigw
-                .update_integration()
-                .api_id(api_id)
-                .integration_id(&live.id)
-                .integration_uri(uri)
-                .integration_method("POST")
-                .payload_format_version("2.0")
-                .timeout_in_millis(desired.timeout_ms)
-                .send()
-                .await
-                .map_err(|e| aws_error(LABEL, "UpdateIntegration", e))?;
-            Ok(())
-        }
-        _ => {
-            if let Some(live) = observed {
-                delete(aws, live).await?;
-            }
-            aws.apigw
-                .create_integration()
-                .api_id(api_id)
-                .integration_type(IntegrationType::AwsProxy)
-                .integration_uri(uri)
-                .integration_method("POST")
-                .payload_format_version("2.0")
-                .timeout_in_millis(desired.timeout_ms)
-                .send()
-                .await
-                .map_err(|e| aws_error(LABEL, "CreateIntegration", e))?;
-            Ok(())
-        }
-    }
-}
-
-/// Deletes the integration.
-pub async fn delete(aws: &Aws, live: &IntegrationState) -> Result<(), IacError> {
-    let result = aws.apigw.delete_integration().api_id(&live.api_id).integration_id(&live.id).send().await;
-    gone(
-        result,
-        aws_sdk_apigatewayv2::operation::delete_integration::DeleteIntegrationError::is_not_found_exception,
-        LABEL,
-        "DeleteIntegration",
-    )
-}
-
 impl Resource for Integration {
     type State = IntegrationState;
     const KIND: &'static str = "integration";
@@ -180,22 +104,71 @@ impl Resource for Integration {
         Some(&self.api_id)
     }
 
+    /// Pure diff: the type is fixed at creation (replace); everything else updates in place.
     fn diff(&self, observed: Option<&IntegrationState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("type", "AWS_PROXY".into()),
+                ("uri", self.function_arn.display()),
+                ("method", "POST".into()),
+                ("payload_format_version", "2.0".into()),
+                ("timeout_ms", self.timeout_ms.to_string()),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.replace_field("type", Some(live.integration_type.clone()), "AWS_PROXY")
+            .input("uri", Some(live.uri.clone()), &self.function_arn)
+            .field("method", Some(live.method.clone()), "POST")
+            .field("payload_format_version", Some(live.payload_format_version.clone()), "2.0")
+            .field("timeout_ms", Some(live.timeout_ms.to_string()), self.timeout_ms.to_string());
+        d.finish()
     }
 
+    /// Reads our integration: the one whose URI is our function, else the API's only integration.
     async fn read(&self, aws: &Aws) -> Result<Option<IntegrationState>, IacError> {
-        read(aws, self).await
+        let Some(api_id) = self.api_id.value() else { return Ok(None) };
+        let items = list(aws, api_id).await?;
+        let ours = items.iter().find(|i| Some(i.uri.as_str()) == self.function_arn.value()).cloned();
+        Ok(ours.or_else(|| if items.len() == 1 { items.into_iter().next() } else { None }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&IntegrationState>,
-        change: &Change,
-    ) -> Result<Option<IntegrationState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates, updates or replaces the integration.
+    async fn apply(&self, aws: &Aws, observed: Option<&IntegrationState>, change: &Change) -> Result<(), IacError> {
+        let api_id = self.api_id.require(LABEL)?;
+        let uri = self.function_arn.require(LABEL)?;
+        match observed {
+            Some(live) if change.action == crate::engine::Action::Update => {
+                aws.apigw
+                    .update_integration()
+                    .api_id(api_id)
+                    .integration_id(&live.id)
+                    .integration_uri(uri)
+                    .integration_method("POST")
+                    .payload_format_version("2.0")
+                    .timeout_in_millis(self.timeout_ms)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(LABEL, "UpdateIntegration", e))?;
+                Ok(())
+            }
+            _ => {
+                if let Some(live) = observed {
+                    live.delete(aws).await?;
+                }
+                aws.apigw
+                    .create_integration()
+                    .api_id(api_id)
+                    .integration_type(IntegrationType::AwsProxy)
+                    .integration_uri(uri)
+                    .integration_method("POST")
+                    .payload_format_version("2.0")
+                    .timeout_in_millis(self.timeout_ms)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(LABEL, "CreateIntegration", e))?;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -221,10 +194,10 @@ mod tests {
     #[test]
     fn proxy_integration_with_payload_2_and_3_seconds_is_unchanged() {
         let d = Integration { api_id: Input::known("abc"), function_arn: Input::known(FN), timeout_ms: 3000 };
-        assert_eq!(diff(&d, Some(&live())), Change::unchanged());
+        assert_eq!(d.diff(Some(&live())), Change::unchanged());
         let old_payload = IntegrationState { payload_format_version: "1.0".into(), timeout_ms: 30000, ..live() };
-        assert_eq!(diff(&d, Some(&old_payload)).properties.len(), 2);
+        assert_eq!(d.diff(Some(&old_payload)).properties.len(), 2);
         let http = IntegrationState { integration_type: "HTTP_PROXY".into(), ..live() };
-        assert_eq!(diff(&d, Some(&http)).action, Action::Replace);
+        assert_eq!(d.diff(Some(&http)).action, Action::Replace);
     }
 }

@@ -46,100 +46,20 @@ impl State for LogGroupState {
         Some(&self.tags)
     }
 
+    /// Deletes the log group.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.logs.delete_log_group().log_group_name(&self.name).send().await;
+        gone(
+            result,
+            aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError::is_resource_not_found_exception,
+            &format!("log group {}", self.name),
+            "DeleteLogGroup",
+        )
     }
 }
 
 fn retention_text(days: Option<i32>) -> String {
     days.map_or_else(|| "never expire".to_owned(), |d| format!("{d} days"))
-}
-
-/// Pure diff: retention and tags change in place. A group without our tags is adopted (Lambda
-/// creates it untagged when the function logs before we created it).
-pub fn diff(desired: &LogGroup, observed: Option<&LogGroupState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("retention", retention_text(Some(desired.retention_days))),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.field("retention", Some(retention_text(live.retention_days)), retention_text(Some(desired.retention_days)));
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
-
-/// Reads the log group, if it exists.
-pub async fn read(aws: &Aws, desired: &LogGroup) -> Result<Option<LogGroupState>, IacError> {
-    let label = desired.label();
-    let out = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&desired.name)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "DescribeLogGroups", e))?;
-    let Some(g) = out.log_groups().iter().find(|g| g.log_group_name() == Some(desired.name.as_str())) else {
-        return Ok(None);
-    };
-    let arn = g
-        .log_group_arn()
-        .map(str::to_owned)
-        .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
-        .unwrap_or_default();
-    let tags = aws
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "ListTagsForResource", e))?
-        .tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    Ok(Some(LogGroupState { name: desired.name.clone(), arn, retention_days: g.retention_in_days(), tags }))
-}
-
-/// Creates the group, or adopts the one that exists ([`create_or_adopt`]), then sets retention and tags.
-pub async fn apply(
-    aws: &Aws,
-    desired: &LogGroup,
-    observed: Option<&LogGroupState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let (set_retention, set_tags) = match observed {
-        None => {
-            let adopted = create_or_adopt(aws, desired).await?;
-            (true, adopted)
-        }
-        Some(_) => (change.touches("retention"), change.touches("tags")),
-    };
-    if set_retention {
-        aws.logs
-            .put_retention_policy()
-            .log_group_name(&desired.name)
-            .retention_in_days(desired.retention_days)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "PutRetentionPolicy", e))?;
-    }
-    if set_tags {
-        let arn = match observed {
-            Some(l) => l.arn.clone(),
-            None => read(aws, desired).await?.map(|l| l.arn).unwrap_or_default(),
-        };
-        aws.logs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "TagResource", e))?;
-    }
-    Ok(())
 }
 
 /// Creates the log group with our tags; when it already exists (Lambda auto-created it, or a
@@ -163,17 +83,6 @@ pub async fn create_or_adopt(aws: &Aws, desired: &LogGroup) -> Result<bool, IacE
     }
 }
 
-/// Deletes the log group.
-pub async fn delete(aws: &Aws, live: &LogGroupState) -> Result<(), IacError> {
-    let result = aws.logs.delete_log_group().log_group_name(&live.name).send().await;
-    gone(
-        result,
-        aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError::is_resource_not_found_exception,
-        &format!("log group {}", live.name),
-        "DeleteLogGroup",
-    )
-}
-
 impl Resource for LogGroup {
     type State = LogGroupState;
     const KIND: &'static str = "log group";
@@ -194,22 +103,86 @@ impl Resource for LogGroup {
         Outputs::from([("name", self.name.clone())])
     }
 
+    /// Pure diff: retention and tags change in place. A group without our tags is adopted (Lambda
+    /// creates it untagged when the function logs before we created it).
     fn diff(&self, observed: Option<&LogGroupState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("retention", retention_text(Some(self.retention_days))),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.field("retention", Some(retention_text(live.retention_days)), retention_text(Some(self.retention_days)));
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Reads the log group, if it exists.
     async fn read(&self, aws: &Aws) -> Result<Option<LogGroupState>, IacError> {
-        read(aws, self).await
+        let label = self.label();
+        let out = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "DescribeLogGroups", e))?;
+        let Some(g) = out.log_groups().iter().find(|g| g.log_group_name() == Some(self.name.as_str())) else {
+            return Ok(None);
+        };
+        let arn = g
+            .log_group_arn()
+            .map(str::to_owned)
+            .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
+            .unwrap_or_default();
+        let tags = aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "ListTagsForResource", e))?
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(Some(LogGroupState { name: self.name.clone(), arn, retention_days: g.retention_in_days(), tags }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&LogGroupState>,
-        change: &Change,
-    ) -> Result<Option<LogGroupState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates the group, or adopts the one that exists ([`create_or_adopt`]), then sets retention and tags.
+    async fn apply(&self, aws: &Aws, observed: Option<&LogGroupState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let (set_retention, set_tags) = match observed {
+            None => {
+                let adopted = create_or_adopt(aws, self).await?;
+                (true, adopted)
+            }
+            Some(_) => (change.touches("retention"), change.touches("tags")),
+        };
+        if set_retention {
+            aws.logs
+                .put_retention_policy()
+                .log_group_name(&self.name)
+                .retention_in_days(self.retention_days)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "PutRetentionPolicy", e))?;
+        }
+        if set_tags {
+            let arn = match observed {
+                Some(l) => l.arn.clone(),
+                None => self.read(aws).await?.map(|l| l.arn).unwrap_or_default(),
+            };
+            aws.logs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "TagResource", e))?;
+        }
+        Ok(())
     }
 }
 
@@ -231,12 +204,12 @@ mod tests {
             retention_days: None,
             tags: Tags::new(),
         };
-        let c = diff(&desired(), Some(&auto));
+        let c = desired().diff(Some(&auto));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties[0].old.as_deref(), Some("never expire"));
         assert_eq!(c.properties[0].new.as_deref(), Some("30 days"));
         assert_eq!(c.properties[1].name, "tags");
         let ours = LogGroupState { retention_days: Some(30), tags: tags(), ..auto };
-        assert_eq!(diff(&desired(), Some(&ours)), Change::unchanged());
+        assert_eq!(desired().diff(Some(&ours)), Change::unchanged());
     }
 }

@@ -1,7 +1,8 @@
 //! One module per resource kind (the nine of the open API, plus the JWT authorizer and Cognito's
 //! user pool, app client and domain for sign-in). Each has a declared type implementing the engine's
-//! [`crate::engine::Resource`] contract and a live-state type implementing [`crate::engine::State`]:
-//! a pure `diff(desired, observed) -> Change`, and effectful `read` / `apply` / `delete`.
+//! [`crate::engine::Resource`] contract (a pure `diff` against the live state, effectful `read` /
+//! `apply`) and a live-state type implementing [`crate::engine::State`] (`outputs`, `delete`): what a
+//! kind does is in those two impls and the helpers beside them.
 //!
 //! Adding a kind: a new file here implementing both traits (and its `pub mod` line), then one
 //! `s.add(...)` in [`crate::stack::declare`]. Nothing in the engine changes.

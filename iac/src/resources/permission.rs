@@ -44,31 +44,27 @@ impl State for PermissionState {
         Outputs::from([("statement_id", self.statement_id.clone())])
     }
 
+    /// Removes the statement.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws
+            .lambda
+            .remove_permission()
+            .function_name(&self.function_name)
+            .statement_id(&self.statement_id)
+            .send()
+            .await;
+        gone(
+            result,
+            aws_sdk_lambda::operation::remove_permission::RemovePermissionError::is_resource_not_found_exception,
+            &format!("permission {}", self.statement_id),
+            "RemovePermission",
+        )
     }
 }
 
 /// The source ARN that lets every route and stage of `api_id` invoke the function.
 pub fn source_arn(partition: &str, region: &str, account: &str, api_id: &str) -> String {
     format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/*/*/*")
-}
-
-/// Pure diff: any difference replaces the statement.
-pub fn diff(desired: &Permission, observed: Option<&PermissionState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("statement_id", desired.statement_id.clone()),
-            ("principal", desired.principal.clone()),
-            ("action", desired.action.clone()),
-            ("source_arn", desired.source_arn.display()),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.replace_field("principal", Some(live.principal.clone()), &desired.principal)
-        .replace_field("action", Some(live.action.clone()), &desired.action)
-        .replace_input("source_arn", live.source_arn.clone(), &desired.source_arn);
-    d.finish()
 }
 
 /// Finds statement `sid` in a function policy document (as GetPolicy returns it).
@@ -97,55 +93,6 @@ pub fn parse_statement(policy: &str, function_name: &str, sid: &str) -> Option<P
     })
 }
 
-/// Reads our statement from the function's policy.
-pub async fn read(aws: &Aws, desired: &Permission) -> Result<Option<PermissionState>, IacError> {
-    let Some(function) = desired.function_name.value() else { return Ok(None) };
-    let out = match aws.lambda.get_policy().function_name(function).send().await {
-        Ok(o) => o,
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_lambda::operation::get_policy::GetPolicyError::is_resource_not_found_exception,
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_error(&format!("permission {}", desired.statement_id), "GetPolicy", e)),
-    };
-    Ok(out.policy().and_then(|p| parse_statement(p, function, &desired.statement_id)))
-}
-
-/// Adds the statement (removing an outdated one first).
-pub async fn apply(aws: &Aws, desired: &Permission, observed: Option<&PermissionState>) -> Result<(), IacError> {
-    let label = format!("permission {}", desired.statement_id);
-    if let Some(live) = observed {
-        delete(aws, live).await?;
-    }
-    let function = desired.function_name.require(&label)?;
-    aws.lambda
-        .add_permission()
-        .function_name(function)
-        .statement_id(&desired.statement_id)
-        .action(&desired.action)
-        .principal(&desired.principal)
-        .source_arn(desired.source_arn.require(&label)?)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "AddPermission", e))?;
-    Ok(())
-}
-
-/// Removes the statement.
-pub async fn delete(aws: &Aws, live: &PermissionState) -> Result<(), IacError> {
-    let result =
-        aws.lambda.remove_permission().function_name(&live.function_name).statement_id(&live.statement_id).send().await;
-    gone(
-        result,
-        aws_sdk_lambda::operation::remove_permission::RemovePermissionError::is_resource_not_found_exception,
-        &format!("permission {}", live.statement_id),
-        "RemovePermission",
-    )
-}
-
 impl Resource for Permission {
     type State = PermissionState;
     const KIND: &'static str = "permission";
@@ -166,23 +113,58 @@ impl Resource for Permission {
         Some(&self.function_name)
     }
 
+    /// Pure diff: any difference replaces the statement.
     fn diff(&self, observed: Option<&PermissionState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("statement_id", self.statement_id.clone()),
+                ("principal", self.principal.clone()),
+                ("action", self.action.clone()),
+                ("source_arn", self.source_arn.display()),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.replace_field("principal", Some(live.principal.clone()), &self.principal)
+            .replace_field("action", Some(live.action.clone()), &self.action)
+            .replace_input("source_arn", live.source_arn.clone(), &self.source_arn);
+        d.finish()
     }
 
+    /// Reads our statement from the function's policy.
     async fn read(&self, aws: &Aws) -> Result<Option<PermissionState>, IacError> {
-        read(aws, self).await
+        let Some(function) = self.function_name.value() else { return Ok(None) };
+        let out = match aws.lambda.get_policy().function_name(function).send().await {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_lambda::operation::get_policy::GetPolicyError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error(&format!("permission {}", self.statement_id), "GetPolicy", e)),
+        };
+        Ok(out.policy().and_then(|p| parse_statement(p, function, &self.statement_id)))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&PermissionState>,
-        change: &Change,
-    ) -> Result<Option<PermissionState>, IacError> {
-        let _ = change;
-        apply(aws, self, observed).await?;
-        read(aws, self).await
+    /// Adds the statement (removing an outdated one first).
+    async fn apply(&self, aws: &Aws, observed: Option<&PermissionState>, __change: &Change) -> Result<(), IacError> {
+        let label = format!("permission {}", self.statement_id);
+        if let Some(live) = observed {
+            live.delete(aws).await?;
+        }
+        let function = self.function_name.require(&label)?;
+        aws.lambda
+            .add_permission()
+            .function_name(function)
+            .statement_id(&self.statement_id)
+            .action(&self.action)
+            .principal(&self.principal)
+            .source_arn(self.source_arn.require(&label)?)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "AddPermission", e))?;
+        Ok(())
     }
 }
 
@@ -217,8 +199,8 @@ mod tests {
     #[test]
     fn permission_for_another_api_is_replaced_and_the_source_arn_shown() {
         let live = parse_statement(POLICY, "todos-dev-api", "todos-dev-apigw-invoke").unwrap();
-        assert_eq!(diff(&desired("abc"), Some(&live)), Change::unchanged());
-        let c = diff(&desired("xyz"), Some(&live));
+        assert_eq!(desired("abc").diff(Some(&live)), Change::unchanged());
+        let c = desired("xyz").diff(Some(&live));
         assert_eq!(c.action, Action::Replace);
         assert_eq!(c.properties[0].name, "source_arn");
         assert_eq!(c.properties[0].new.as_deref(), Some("arn:aws:execute-api:us-east-1:123456789012:xyz/*/*/*"));

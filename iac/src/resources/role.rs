@@ -90,14 +90,6 @@ impl Role {
             }]
         })
     }
-
-    /// Outputs known before the role exists.
-    pub fn planned_outputs(&self) -> Outputs {
-        Outputs::from([
-            ("name", self.name.clone()),
-            ("arn", format!("arn:{}:iam::{}:role/{}", self.target.partition, self.target.account, self.name)),
-        ])
-    }
 }
 
 impl State for RoleState {
@@ -110,8 +102,24 @@ impl State for RoleState {
         Some(&self.tags)
     }
 
+    /// Detaches and deletes every policy, then deletes the role.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let label = format!("role {}", self.name);
+        for arn in &self.attached {
+            let r = aws.iam.detach_role_policy().role_name(&self.name).policy_arn(arn).send().await;
+            gone(r, DetachRolePolicyError::is_no_such_entity_exception, &label, "DetachRolePolicy")?;
+        }
+        for (name, _) in &self.inline_policies {
+            let r = aws.iam.delete_role_policy().role_name(&self.name).policy_name(name).send().await;
+            gone(r, DeleteRolePolicyError::is_no_such_entity_exception, &label, "DeleteRolePolicy")?;
+        }
+        let result = aws.iam.delete_role().role_name(&self.name).send().await;
+        gone(
+            result,
+            aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+            &label,
+            "DeleteRole",
+        )
     }
 }
 
@@ -146,228 +154,6 @@ fn compact(v: &Value) -> String {
     v.to_string()
 }
 
-/// Pure diff of the role: trust policy, inline policies (exactly ours), attached policies, tags.
-pub fn diff(desired: &Role, observed: Option<&RoleState>) -> Change {
-    let policy = desired.table_arn.value().map(|arn| Role::table_policy_with(arn, desired.table_actions));
-    let policy_text = policy.as_ref().map(compact).unwrap_or_else(|| crate::engine::KNOWN_AFTER_APPLY.to_owned());
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("trust", compact(&Role::trust_policy())),
-            ("policy", format!("{}: {}", desired.policy_name, policy_text)),
-            ("managed_policies", desired.managed_policies.join(",")),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    let trust = normalize_policy(&Role::trust_policy());
-    if live.trust_policy.as_ref().map(normalize_policy) != Some(trust.clone()) {
-        d.field("trust", live.trust_policy.as_ref().map(compact), compact(&trust));
-    }
-    let live_ours = live.inline_policies.iter().find(|(n, _)| *n == desired.policy_name).map(|(_, v)| v);
-    match &policy {
-        Some(p) if live_ours.map(normalize_policy) == Some(normalize_policy(p)) => {}
-        _ => {
-            d.field(&format!("policy.{}", desired.policy_name), live_ours.map(compact), policy_text);
-        }
-    }
-    let extra: Vec<&str> =
-        live.inline_policies.iter().map(|(n, _)| n.as_str()).filter(|n| *n != desired.policy_name).collect();
-    if !extra.is_empty() {
-        d.field("extra_inline_policies", Some(extra.join(",")), "");
-    }
-    let live_attached: BTreeSet<&str> = live.attached.iter().map(String::as_str).collect();
-    let want_attached: BTreeSet<&str> = desired.managed_policies.iter().map(String::as_str).collect();
-    if live_attached != want_attached {
-        d.field(
-            "managed_policies",
-            Some(live_attached.into_iter().collect::<Vec<_>>().join(",")),
-            want_attached.into_iter().collect::<Vec<_>>().join(","),
-        );
-    }
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
-
-/// Reads the role, its inline and attached policies.
-pub async fn read(aws: &Aws, desired: &Role) -> Result<Option<RoleState>, IacError> {
-    let label = desired.label();
-    let role = match aws.iam.get_role().role_name(&desired.name).send().await {
-        Ok(o) => o,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_error(&label, "GetRole", e)),
-    };
-    let Some(role) = role.role() else { return Ok(None) };
-    let mut tags: Tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-    if tags.is_empty() {
-        // GetRole does not return tags in every partition / emulator; ListRoleTags always does.
-        let out = aws
-            .iam
-            .list_role_tags()
-            .role_name(&desired.name)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "ListRoleTags", e))?;
-        tags = out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-    }
-    let names = aws
-        .iam
-        .list_role_policies()
-        .role_name(&desired.name)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "ListRolePolicies", e))?;
-    let mut inline_policies = Vec::new();
-    for name in names.policy_names() {
-        let p = aws
-            .iam
-            .get_role_policy()
-            .role_name(&desired.name)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "GetRolePolicy", e))?;
-        inline_policies.push((name.clone(), decode_policy(p.policy_document()).unwrap_or(Value::Null)));
-    }
-    let attached = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(&desired.name)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "ListAttachedRolePolicies", e))?
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_owned))
-        .collect();
-    Ok(Some(RoleState {
-        name: desired.name.clone(),
-        arn: role.arn().to_owned(),
-        trust_policy: role.assume_role_policy_document().and_then(decode_policy),
-        inline_policies,
-        attached,
-        tags,
-    }))
-}
-
-/// Creates the role (with tags, atomically) or brings policies and tags in line.
-pub async fn apply(aws: &Aws, desired: &Role, observed: Option<&RoleState>) -> Result<(), IacError> {
-    let label = desired.label();
-    let table_arn = desired.table_arn.require(&label)?;
-    let iam_tags = desired
-        .tags
-        .iter()
-        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IacError::aws(&label, "CreateRole", e.to_string()).with_source(e))?;
-    let fresh;
-    let live = match observed {
-        Some(l) => l,
-        None => {
-            aws.iam
-                .create_role()
-                .role_name(&desired.name)
-                .assume_role_policy_document(Role::trust_policy().to_string())
-                .description("Execution role of the todos API function (managed by todos-iac)")
-                .set_tags(Some(iam_tags.clone()))
-                .send()
-                .await
-                .map_err(|e| aws_error(&label, "CreateRole", e))?;
-            fresh = RoleState {
-                name: desired.name.clone(),
-                arn: String::new(),
-                trust_policy: Some(Role::trust_policy()),
-                inline_policies: Vec::new(),
-                attached: Vec::new(),
-                tags: desired.tags.clone(),
-            };
-            &fresh
-        }
-    };
-    let change = diff(desired, Some(live));
-    if change.touches("trust") {
-        aws.iam
-            .update_assume_role_policy()
-            .role_name(&desired.name)
-            .policy_document(Role::trust_policy().to_string())
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "UpdateAssumeRolePolicy", e))?;
-    }
-    if change.touches(&format!("policy.{}", desired.policy_name)) {
-        aws.iam
-            .put_role_policy()
-            .role_name(&desired.name)
-            .policy_name(&desired.policy_name)
-            .policy_document(Role::table_policy_with(table_arn, desired.table_actions).to_string())
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "PutRolePolicy", e))?;
-    }
-    for (name, _) in live.inline_policies.iter().filter(|(n, _)| *n != desired.policy_name) {
-        aws.iam
-            .delete_role_policy()
-            .role_name(&desired.name)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "DeleteRolePolicy", e))?;
-    }
-    for arn in desired.managed_policies.iter().filter(|a| !live.attached.contains(a)) {
-        aws.iam
-            .attach_role_policy()
-            .role_name(&desired.name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "AttachRolePolicy", e))?;
-    }
-    for arn in live.attached.iter().filter(|a| !desired.managed_policies.contains(a)) {
-        aws.iam
-            .detach_role_policy()
-            .role_name(&desired.name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "DetachRolePolicy", e))?;
-    }
-    if change.touches("tags") {
-        aws.iam
-            .tag_role()
-            .role_name(&desired.name)
-            .set_tags(Some(iam_tags))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "TagRole", e))?;
-    }
-    Ok(())
-}
-
-/// Detaches and deletes every policy, then deletes the role.
-pub async fn delete(aws: &Aws, live: &RoleState) -> Result<(), IacError> {
-    let label = format!("role {}", live.name);
-    for arn in &live.attached {
-        let r = aws.iam.detach_role_policy().role_name(&live.name).policy_arn(arn).send().await;
-        gone(r, DetachRolePolicyError::is_no_such_entity_exception, &label, "DetachRolePolicy")?;
-    }
-    for (name, _) in &live.inline_policies {
-        let r = aws.iam.delete_role_policy().role_name(&live.name).policy_name(name).send().await;
-        gone(r, DeleteRolePolicyError::is_no_such_entity_exception, &label, "DeleteRolePolicy")?;
-    }
-    let result = aws.iam.delete_role().role_name(&live.name).send().await;
-    gone(
-        result,
-        aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
-        &label,
-        "DeleteRole",
-    )
-}
-
 impl Resource for Role {
     type State = RoleState;
     const KIND: &'static str = "role";
@@ -384,8 +170,12 @@ impl Resource for Role {
         Some(&self.tags)
     }
 
+    /// Outputs known before the role exists.
     fn planned_outputs(&self) -> Outputs {
-        Role::planned_outputs(self)
+        Outputs::from([
+            ("name", self.name.clone()),
+            ("arn", format!("arn:{}:iam::{}:role/{}", self.target.partition, self.target.account, self.name)),
+        ])
     }
 
     fn inputs(&self) -> Vec<&Input> {
@@ -396,23 +186,206 @@ impl Resource for Role {
         vec![&mut self.table_arn]
     }
 
+    /// Pure diff of the role: trust policy, inline policies (exactly ours), attached policies, tags.
     fn diff(&self, observed: Option<&RoleState>) -> Change {
-        diff(self, observed)
+        let policy = self.table_arn.value().map(|arn| Role::table_policy_with(arn, self.table_actions));
+        let policy_text = policy.as_ref().map(compact).unwrap_or_else(|| crate::engine::KNOWN_AFTER_APPLY.to_owned());
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("trust", compact(&Role::trust_policy())),
+                ("policy", format!("{}: {}", self.policy_name, policy_text)),
+                ("managed_policies", self.managed_policies.join(",")),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        let trust = normalize_policy(&Role::trust_policy());
+        if live.trust_policy.as_ref().map(normalize_policy) != Some(trust.clone()) {
+            d.field("trust", live.trust_policy.as_ref().map(compact), compact(&trust));
+        }
+        let live_ours = live.inline_policies.iter().find(|(n, _)| *n == self.policy_name).map(|(_, v)| v);
+        match &policy {
+            Some(p) if live_ours.map(normalize_policy) == Some(normalize_policy(p)) => {}
+            _ => {
+                d.field(&format!("policy.{}", self.policy_name), live_ours.map(compact), policy_text);
+            }
+        }
+        let extra: Vec<&str> =
+            live.inline_policies.iter().map(|(n, _)| n.as_str()).filter(|n| *n != self.policy_name).collect();
+        if !extra.is_empty() {
+            d.field("extra_inline_policies", Some(extra.join(",")), "");
+        }
+        let live_attached: BTreeSet<&str> = live.attached.iter().map(String::as_str).collect();
+        let want_attached: BTreeSet<&str> = self.managed_policies.iter().map(String::as_str).collect();
+        if live_attached != want_attached {
+            d.field(
+                "managed_policies",
+                Some(live_attached.into_iter().collect::<Vec<_>>().join(",")),
+                want_attached.into_iter().collect::<Vec<_>>().join(","),
+            );
+        }
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Reads the role, its inline and attached policies.
     async fn read(&self, aws: &Aws) -> Result<Option<RoleState>, IacError> {
-        read(aws, self).await
+        let label = self.label();
+        let role = match aws.iam.get_role().role_name(&self.name).send().await {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error(&label, "GetRole", e)),
+        };
+        let Some(role) = role.role() else { return Ok(None) };
+        let mut tags: Tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+        if tags.is_empty() {
+            // GetRole does not return tags in every partition / emulator; ListRoleTags always does.
+            let out = aws
+                .iam
+                .list_role_tags()
+                .role_name(&self.name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "ListRoleTags", e))?;
+            tags = out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+        }
+        let names = aws
+            .iam
+            .list_role_policies()
+            .role_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "ListRolePolicies", e))?;
+        let mut inline_policies = Vec::new();
+        for name in names.policy_names() {
+            let p = aws
+                .iam
+                .get_role_policy()
+                .role_name(&self.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "GetRolePolicy", e))?;
+            inline_policies.push((name.clone(), decode_policy(p.policy_document()).unwrap_or(Value::Null)));
+        }
+        let attached = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "ListAttachedRolePolicies", e))?
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect();
+        Ok(Some(RoleState {
+            name: self.name.clone(),
+            arn: role.arn().to_owned(),
+            trust_policy: role.assume_role_policy_document().and_then(decode_policy),
+            inline_policies,
+            attached,
+            tags,
+        }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&RoleState>,
-        change: &Change,
-    ) -> Result<Option<RoleState>, IacError> {
-        let _ = change;
-        apply(aws, self, observed).await?;
-        read(aws, self).await
+    /// Creates the role (with tags, atomically) or brings policies and tags in line.
+    async fn apply(&self, aws: &Aws, observed: Option<&RoleState>, __change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let table_arn = self.table_arn.require(&label)?;
+        let iam_tags = self
+            .tags
+            .iter()
+            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IacError::aws(&label, "CreateRole", e.to_string()).with_source(e))?;
+        let fresh;
+        let live = match observed {
+            Some(l) => l,
+            None => {
+                aws.iam
+                    .create_role()
+                    .role_name(&self.name)
+                    .assume_role_policy_document(Role::trust_policy().to_string())
+                    .description("Execution role of the todos API function (managed by todos-iac)")
+                    .set_tags(Some(iam_tags.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&label, "CreateRole", e))?;
+                fresh = RoleState {
+                    name: self.name.clone(),
+                    arn: String::new(),
+                    trust_policy: Some(Role::trust_policy()),
+                    inline_policies: Vec::new(),
+                    attached: Vec::new(),
+                    tags: self.tags.clone(),
+                };
+                &fresh
+            }
+        };
+        let change = self.diff(Some(live));
+        if change.touches("trust") {
+            aws.iam
+                .update_assume_role_policy()
+                .role_name(&self.name)
+                .policy_document(Role::trust_policy().to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateAssumeRolePolicy", e))?;
+        }
+        if change.touches(&format!("policy.{}", self.policy_name)) {
+            aws.iam
+                .put_role_policy()
+                .role_name(&self.name)
+                .policy_name(&self.policy_name)
+                .policy_document(Role::table_policy_with(table_arn, self.table_actions).to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "PutRolePolicy", e))?;
+        }
+        for (name, _) in live.inline_policies.iter().filter(|(n, _)| *n != self.policy_name) {
+            aws.iam
+                .delete_role_policy()
+                .role_name(&self.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "DeleteRolePolicy", e))?;
+        }
+        for arn in self.managed_policies.iter().filter(|a| !live.attached.contains(a)) {
+            aws.iam
+                .attach_role_policy()
+                .role_name(&self.name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "AttachRolePolicy", e))?;
+        }
+        for arn in live.attached.iter().filter(|a| !self.managed_policies.contains(a)) {
+            aws.iam
+                .detach_role_policy()
+                .role_name(&self.name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "DetachRolePolicy", e))?;
+        }
+        if change.touches("tags") {
+            aws.iam
+                .tag_role()
+                .role_name(&self.name)
+                .set_tags(Some(iam_tags))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "TagRole", e))?;
+        }
+        Ok(())
     }
 }
 
@@ -450,7 +423,7 @@ mod tests {
 
     #[test]
     fn matching_role_is_unchanged_even_when_iam_reorders_or_encodes_the_policy() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         let reordered = json!({"Version": "2012-10-17", "Statement": [{"Resource": TABLE_ARN, "Effect": "Allow",
             "Action": ["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"]}]});
         let encoded: String =
@@ -458,14 +431,14 @@ mod tests {
                 .to_string();
         let decoded = decode_policy(&encoded).unwrap();
         let l = RoleState { inline_policies: vec![("todos-dev-table-access".into(), decoded)], ..live() };
-        assert_eq!(diff(&desired(), Some(&l)), Change::unchanged());
+        assert_eq!(desired().diff(Some(&l)), Change::unchanged());
     }
 
     #[test]
     fn a_broader_inline_policy_is_narrowed_back_to_exactly_three_actions() {
         let broad = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
         let l = RoleState { inline_policies: vec![("todos-dev-table-access".into(), broad)], ..live() };
-        let c = diff(&desired(), Some(&l));
+        let c = desired().diff(Some(&l));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties[0].name, "policy.todos-dev-table-access");
         let new = c.properties[0].new.as_deref().unwrap();
@@ -486,14 +459,14 @@ mod tests {
             tags: Tags::new(),
             ..live()
         };
-        let c = diff(&desired(), Some(&l));
+        let c = desired().diff(Some(&l));
         let names: Vec<&str> = c.properties.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, vec!["extra_inline_policies", "managed_policies", "tags"]);
     }
 
     #[test]
     fn new_role_shows_the_policy_on_the_table_arn() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains(TABLE_ARN))));
         assert!(c.properties.iter().any(|p| p.new.as_deref().is_some_and(|v| v.contains("lambda.amazonaws.com"))));
@@ -502,7 +475,7 @@ mod tests {
     #[test]
     fn with_sign_in_the_policy_swaps_scan_for_query_and_is_an_update() {
         let owned = Role { table_actions: &OWNER_TABLE_ACTIONS, ..desired() };
-        let c = diff(&owned, Some(&live()));
+        let c = owned.diff(Some(&live()));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         let new = c.properties[0].new.as_deref().unwrap();
@@ -514,6 +487,6 @@ mod tests {
             )],
             ..live()
         };
-        assert_eq!(diff(&owned, Some(&live_owned)), Change::unchanged());
+        assert_eq!(owned.diff(Some(&live_owned)), Change::unchanged());
     }
 }

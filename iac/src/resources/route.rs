@@ -44,8 +44,15 @@ impl State for RouteState {
         Outputs::from([("id", self.id.clone())])
     }
 
+    /// Deletes the route.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.apigw.delete_route().api_id(&self.api_id).route_id(&self.id).send().await;
+        gone(
+            result,
+            aws_sdk_apigatewayv2::operation::delete_route::DeleteRouteError::is_not_found_exception,
+            &format!("route {}", self.route_key),
+            "DeleteRoute",
+        )
     }
 }
 
@@ -67,21 +74,6 @@ impl RouteState {
             (kind, None) => kind.to_owned(),
         }
     }
-}
-
-/// Pure diff: the target and the authorization update in place.
-pub fn diff(desired: &Route, observed: Option<&RouteState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("route_key", desired.route_key.clone()),
-            ("target", desired.target.display()),
-            ("authorization", desired.authorization().display()),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.input("target", live.target.clone(), &desired.target);
-    d.input("authorization", Some(live.authorization()), &desired.authorization());
-    d.finish()
 }
 
 /// Every route of an API.
@@ -115,61 +107,6 @@ pub async fn list(aws: &Aws, api_id: &str) -> Result<Vec<RouteState>, IacError> 
     }
 }
 
-/// Reads the route with our key.
-pub async fn read(aws: &Aws, desired: &Route) -> Result<Option<RouteState>, IacError> {
-    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
-    Ok(list(aws, api_id).await?.into_iter().find(|r| r.route_key == desired.route_key))
-}
-
-/// Creates the route or points it at the integration.
-pub async fn apply(aws: &Aws, desired: &Route, observed: Option<&RouteState>) -> Result<(), IacError> {
-    let label = format!("route {}", desired.route_key);
-    let api_id = desired.api_id.require(&label)?;
-    let target = desired.target.require(&label)?;
-    let (kind, authorizer) = match &desired.authorizer_id {
-        None => (AuthorizationType::None, None),
-        Some(id) => (AuthorizationType::Jwt, Some(id.require(&label)?.to_owned())),
-    };
-    match observed {
-        None => {
-            aws.apigw
-                .create_route()
-                .api_id(api_id)
-                .route_key(&desired.route_key)
-                .target(target)
-                .authorization_type(kind)
-                .set_authorizer_id(authorizer)
-                .send()
-                .await
-                .map_err(|e| aws_error(&label, "CreateRoute", e))?;
-        }
-        Some(live) => {
-            aws.apigw
-                .update_route()
-                .api_id(api_id)
-                .route_id(&live.id)
-                .target(target)
-                .authorization_type(kind)
-                .set_authorizer_id(authorizer)
-                .send()
-                .await
-                .map_err(|e| aws_error(&label, "UpdateRoute", e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Deletes the route.
-pub async fn delete(aws: &Aws, live: &RouteState) -> Result<(), IacError> {
-    let result = aws.apigw.delete_route().api_id(&live.api_id).route_id(&live.id).send().await;
-    gone(
-        result,
-        aws_sdk_apigatewayv2::operation::delete_route::DeleteRouteError::is_not_found_exception,
-        &format!("route {}", live.route_key),
-        "DeleteRoute",
-    )
-}
-
 impl Resource for Route {
     type State = RouteState;
     const KIND: &'static str = "route";
@@ -194,23 +131,63 @@ impl Resource for Route {
         Some(&self.api_id)
     }
 
+    /// Pure diff: the target and the authorization update in place.
     fn diff(&self, observed: Option<&RouteState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("route_key", self.route_key.clone()),
+                ("target", self.target.display()),
+                ("authorization", self.authorization().display()),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.input("target", live.target.clone(), &self.target);
+        d.input("authorization", Some(live.authorization()), &self.authorization());
+        d.finish()
     }
 
+    /// Reads the route with our key.
     async fn read(&self, aws: &Aws) -> Result<Option<RouteState>, IacError> {
-        read(aws, self).await
+        let Some(api_id) = self.api_id.value() else { return Ok(None) };
+        Ok(list(aws, api_id).await?.into_iter().find(|r| r.route_key == self.route_key))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&RouteState>,
-        change: &Change,
-    ) -> Result<Option<RouteState>, IacError> {
-        let _ = change;
-        apply(aws, self, observed).await?;
-        read(aws, self).await
+    /// Creates the route or points it at the integration.
+    async fn apply(&self, aws: &Aws, observed: Option<&RouteState>, __change: &Change) -> Result<(), IacError> {
+        let label = format!("route {}", self.route_key);
+        let api_id = self.api_id.require(&label)?;
+        let target = self.target.require(&label)?;
+        let (kind, authorizer) = match &self.authorizer_id {
+            None => (AuthorizationType::None, None),
+            Some(id) => (AuthorizationType::Jwt, Some(id.require(&label)?.to_owned())),
+        };
+        match observed {
+            None => {
+                aws.apigw
+                    .create_route()
+                    .api_id(api_id)
+                    .route_key(&self.route_key)
+                    .target(target)
+                    .authorization_type(kind)
+                    .set_authorizer_id(authorizer)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&label, "CreateRoute", e))?;
+            }
+            Some(live) => {
+                aws.apigw
+                    .update_route()
+                    .api_id(api_id)
+                    .route_id(&live.id)
+                    .target(target)
+                    .authorization_type(kind)
+                    .set_authorizer_id(authorizer)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&label, "UpdateRoute", e))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -235,10 +212,10 @@ mod tests {
             authorization_type: "NONE".into(),
             authorizer_id: None,
         };
-        assert_eq!(diff(&d, Some(&live)), Change::unchanged());
+        assert_eq!(d.diff(Some(&live)), Change::unchanged());
         let other = RouteState { target: None, ..live };
-        assert_eq!(diff(&d, Some(&other)).action, Action::Update);
-        assert_eq!(diff(&d, None).action, Action::Create);
+        assert_eq!(d.diff(Some(&other)).action, Action::Update);
+        assert_eq!(d.diff(None).action, Action::Create);
     }
 
     #[test]
@@ -257,19 +234,19 @@ mod tests {
             target: Input::known("integrations/i1"),
             authorizer_id: Some(Input::known("au1")),
         };
-        let c = diff(&guarded, Some(&open));
+        let c = guarded.diff(Some(&open));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         assert_eq!(c.properties[0].name, "authorization");
         assert_eq!(c.properties[0].old.as_deref(), Some("NONE"));
         assert_eq!(c.properties[0].new.as_deref(), Some("JWT au1"));
         let live = RouteState { authorization_type: "JWT".into(), authorizer_id: Some("au1".into()), ..open.clone() };
-        assert_eq!(diff(&guarded, Some(&live)), Change::unchanged());
+        assert_eq!(guarded.diff(Some(&live)), Change::unchanged());
         let other = RouteState { authorizer_id: Some("au2".into()), ..live.clone() };
-        assert_eq!(diff(&guarded, Some(&other)).action, Action::Update);
+        assert_eq!(guarded.diff(Some(&other)).action, Action::Update);
         let unopened = Route { authorizer_id: None, ..guarded.clone() };
-        assert_eq!(diff(&unopened, Some(&live)).properties[0].new.as_deref(), Some("NONE"));
+        assert_eq!(unopened.diff(Some(&live)).properties[0].new.as_deref(), Some("NONE"));
         let pending = Route { authorizer_id: Some(Input::output("authorizer", "id")), ..guarded };
-        assert_eq!(diff(&pending, Some(&open)).properties[0].new.as_deref(), Some(crate::engine::KNOWN_AFTER_APPLY));
+        assert_eq!(pending.diff(Some(&open)).properties[0].new.as_deref(), Some(crate::engine::KNOWN_AFTER_APPLY));
     }
 }

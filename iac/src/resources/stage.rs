@@ -64,50 +64,6 @@ impl StageState {
     }
 }
 
-/// Pure diff: auto-deploy, throttling and tags update in place.
-pub fn diff(desired: &Stage, observed: Option<&StageState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("auto_deploy", desired.auto_deploy.to_string()),
-            ("throttling_burst_limit", desired.burst_limit.to_string()),
-            ("throttling_rate_limit", desired.rate_limit.to_string()),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.field("auto_deploy", Some(live.auto_deploy.to_string()), desired.auto_deploy.to_string())
-        .field("throttling_burst_limit", live.burst_limit.map(|b| b.to_string()), desired.burst_limit.to_string())
-        .field("throttling_rate_limit", live.rate_limit.map(|r| r.to_string()), desired.rate_limit.to_string());
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
-
-/// Reads the stage.
-pub async fn read(aws: &Aws, desired: &Stage) -> Result<Option<StageState>, IacError> {
-    let Some(api_id) = desired.api_id.value() else { return Ok(None) };
-    let out = match aws.apigw.get_stage().api_id(api_id).stage_name(&desired.name).send().await {
-        Ok(o) => o,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(aws_sdk_apigatewayv2::operation::get_stage::GetStageError::is_not_found_exception) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_error(&desired.label(), "GetStage", e)),
-    };
-    let settings = out.default_route_settings();
-    Ok(Some(StageState {
-        api_id: api_id.to_owned(),
-        name: desired.name.clone(),
-        auto_deploy: out.auto_deploy().unwrap_or(false),
-        burst_limit: settings.and_then(|s| s.throttling_burst_limit()),
-        rate_limit: settings.and_then(|s| s.throttling_rate_limit()),
-        tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
-        region: desired.region.clone(),
-    }))
-}
-
 fn route_settings(desired: &Stage) -> RouteSettings {
     RouteSettings::builder()
         .throttling_burst_limit(desired.burst_limit)
@@ -132,60 +88,6 @@ pub fn update_request(
     req
 }
 
-/// Creates or updates the stage.
-pub async fn apply(aws: &Aws, desired: &Stage, observed: Option<&StageState>, change: &Change) -> Result<(), IacError> {
-    let label = desired.label();
-    let api_id = desired.api_id.require(&label)?;
-    let Some(_) = observed else {
-        aws.apigw
-            .create_stage()
-            .api_id(api_id)
-            .stage_name(&desired.name)
-            .auto_deploy(desired.auto_deploy)
-            .default_route_settings(route_settings(desired))
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "CreateStage", e))?;
-        return Ok(());
-    };
-    let settings_changed = change.properties.iter().any(|p| p.name != "tags");
-    if settings_changed {
-        update_request(aws.apigw.update_stage(), api_id, desired, change)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "UpdateStage", e))?;
-    }
-    if change.touches("tags") {
-        let arn = format!(
-            "arn:{}:apigateway:{}::/apis/{}/stages/{}",
-            crate::aws::partition_of(&desired.region),
-            desired.region,
-            api_id,
-            desired.name
-        );
-        aws.apigw
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(desired.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "TagResource", e))?;
-    }
-    Ok(())
-}
-
-/// Deletes the stage.
-pub async fn delete(aws: &Aws, live: &StageState) -> Result<(), IacError> {
-    let result = aws.apigw.delete_stage().api_id(&live.api_id).stage_name(&live.name).send().await;
-    gone(
-        result,
-        aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError::is_not_found_exception,
-        &format!("stage {}", live.name),
-        "DeleteStage",
-    )
-}
-
 impl State for StageState {
     fn outputs(&self) -> Outputs {
         StageState::outputs(self, &self.region)
@@ -195,8 +97,15 @@ impl State for StageState {
         Some(&self.tags)
     }
 
+    /// Deletes the stage.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.apigw.delete_stage().api_id(&self.api_id).stage_name(&self.name).send().await;
+        gone(
+            result,
+            aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError::is_not_found_exception,
+            &format!("stage {}", self.name),
+            "DeleteStage",
+        )
     }
 }
 
@@ -224,22 +133,91 @@ impl Resource for Stage {
         Some(&self.tags)
     }
 
+    /// Pure diff: auto-deploy, throttling and tags update in place.
     fn diff(&self, observed: Option<&StageState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("auto_deploy", self.auto_deploy.to_string()),
+                ("throttling_burst_limit", self.burst_limit.to_string()),
+                ("throttling_rate_limit", self.rate_limit.to_string()),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.field("auto_deploy", Some(live.auto_deploy.to_string()), self.auto_deploy.to_string())
+            .field("throttling_burst_limit", live.burst_limit.map(|b| b.to_string()), self.burst_limit.to_string())
+            .field("throttling_rate_limit", live.rate_limit.map(|r| r.to_string()), self.rate_limit.to_string());
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Reads the stage.
     async fn read(&self, aws: &Aws) -> Result<Option<StageState>, IacError> {
-        read(aws, self).await
+        let Some(api_id) = self.api_id.value() else { return Ok(None) };
+        let out = match aws.apigw.get_stage().api_id(api_id).stage_name(&self.name).send().await {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_apigatewayv2::operation::get_stage::GetStageError::is_not_found_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error(&self.label(), "GetStage", e)),
+        };
+        let settings = out.default_route_settings();
+        Ok(Some(StageState {
+            api_id: api_id.to_owned(),
+            name: self.name.clone(),
+            auto_deploy: out.auto_deploy().unwrap_or(false),
+            burst_limit: settings.and_then(|s| s.throttling_burst_limit()),
+            rate_limit: settings.and_then(|s| s.throttling_rate_limit()),
+            tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+            region: self.region.clone(),
+        }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&StageState>,
-        change: &Change,
-    ) -> Result<Option<StageState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates or updates the stage.
+    async fn apply(&self, aws: &Aws, observed: Option<&StageState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let api_id = self.api_id.require(&label)?;
+        let Some(_) = observed else {
+            aws.apigw
+                .create_stage()
+                .api_id(api_id)
+                .stage_name(&self.name)
+                .auto_deploy(self.auto_deploy)
+                .default_route_settings(route_settings(self))
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "CreateStage", e))?;
+            return Ok(());
+        };
+        let settings_changed = change.properties.iter().any(|p| p.name != "tags");
+        if settings_changed {
+            update_request(aws.apigw.update_stage(), api_id, self, change)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateStage", e))?;
+        }
+        if change.touches("tags") {
+            let arn = format!(
+                "arn:{}:apigateway:{}::/apis/{}/stages/{}",
+                crate::aws::partition_of(&self.region),
+                self.region,
+                api_id,
+                self.name
+            );
+            aws.apigw
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(self.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "TagResource", e))?;
+        }
+        Ok(())
     }
 }
 
@@ -280,8 +258,8 @@ mod tests {
 
     #[test]
     fn throttling_change_updates_only_the_burst_limit() {
-        assert_eq!(diff(&desired(10), Some(&live())), Change::unchanged());
-        let c = diff(&desired(20), Some(&live()));
+        assert_eq!(desired(10).diff(Some(&live())), Change::unchanged());
+        let c = desired(20).diff(Some(&live()));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         assert_eq!((c.properties[0].old.as_deref(), c.properties[0].new.as_deref()), (Some("10"), Some("20")));
@@ -296,7 +274,7 @@ mod tests {
             .build();
         let client = aws_sdk_apigatewayv2::Client::from_conf(config);
         let d = desired(20);
-        let change = diff(&d, Some(&live()));
+        let change = d.diff(Some(&live()));
         let req = update_request(client.update_stage(), "abc", &d, &change);
         let input = req.as_input();
         assert_eq!(input.get_api_id().as_deref(), Some("abc"));

@@ -49,15 +49,6 @@ impl Table {
     fn label(&self) -> String {
         format!("table {}", self.name)
     }
-
-    /// Outputs known before the table exists (its name and ARN are deterministic).
-    pub fn planned_outputs(&self) -> Outputs {
-        let t = &self.target;
-        Outputs::from([
-            ("name", self.name.clone()),
-            ("arn", format!("arn:{}:dynamodb:{}:{}:table/{}", t.partition, t.region, t.account, self.name)),
-        ])
-    }
 }
 
 impl State for TableState {
@@ -75,8 +66,15 @@ impl State for TableState {
         Ok((count.counted > 0).then(|| count.to_string()))
     }
 
+    /// Deletes the table.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result = aws.dynamodb.delete_table().table_name(&self.name).send().await;
+        gone(
+            result,
+            aws_sdk_dynamodb::operation::delete_table::DeleteTableError::is_resource_not_found_exception,
+            &format!("table {}", self.name),
+            "DeleteTable",
+        )
     }
 }
 
@@ -85,135 +83,6 @@ fn key_text(hash: &str, range: Option<&str>) -> String {
         None => hash.to_owned(),
         Some(r) => format!("{hash} hash, {r} range"),
     }
-}
-
-/// Pure diff: a different key schema needs a new table; billing mode and tags change in place.
-pub fn diff(desired: &Table, observed: Option<&TableState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("key", desired.key()),
-            ("billing_mode", "PAY_PER_REQUEST".into()),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.replace_field("key", Some(live.key.clone()), desired.key());
-    d.field("billing_mode", Some(live.billing_mode.clone()), "PAY_PER_REQUEST");
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
-
-/// Reads the table, if it exists.
-pub async fn read(aws: &Aws, desired: &Table) -> Result<Option<TableState>, IacError> {
-    let label = desired.label();
-    let out = match aws.dynamodb.describe_table().table_name(&desired.name).send().await {
-        Ok(o) => o,
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
-    };
-    let Some(t) = out.table() else { return Ok(None) };
-    let arn = t.table_arn().unwrap_or_default().to_owned();
-    let key_of = |kind: KeyType| {
-        t.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| {
-            let ty = t
-                .attribute_definitions()
-                .iter()
-                .find(|a| a.attribute_name() == k.attribute_name())
-                .map(|a| a.attribute_type().as_str().to_owned())
-                .unwrap_or_default();
-            format!("{} ({ty})", k.attribute_name())
-        })
-    };
-    let key = key_text(&key_of(KeyType::Hash).unwrap_or_default(), key_of(KeyType::Range).as_deref());
-    let billing_mode = t
-        .billing_mode_summary()
-        .and_then(|b| b.billing_mode())
-        .map(|b| b.as_str().to_owned())
-        .unwrap_or_else(|| "PROVISIONED".to_owned());
-    let tags = aws
-        .dynamodb
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "ListTagsOfResource", e))?
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect();
-    Ok(Some(TableState { name: desired.name.clone(), arn, key, billing_mode, tags }))
-}
-
-/// Creates, updates or replaces the table. A replace deletes the live table (and every item in it:
-/// the engine has checked with [`item_count`] and the user's `--allow-data-loss` before any change),
-/// waits until it is gone, and creates the new one.
-pub async fn apply(aws: &Aws, desired: &Table, observed: Option<&TableState>, change: &Change) -> Result<(), IacError> {
-    let label = desired.label();
-    let observed = match observed {
-        Some(live) if change.touches("key") => {
-            tracing::warn!(table = %desired.name, "replacing the table: {} -> {}", live.key, desired.key());
-            delete(aws, live).await?;
-            wait_gone(aws, desired).await?;
-            None
-        }
-        other => other,
-    };
-    let Some(live) = observed else {
-        let built =
-            |e: aws_sdk_dynamodb::error::BuildError| IacError::aws(&label, "CreateTable", e.to_string()).with_source(e);
-        let mut req = aws.dynamodb.create_table().table_name(&desired.name).billing_mode(BillingMode::PayPerRequest);
-        let keys = std::iter::once((&desired.hash_key, KeyType::Hash))
-            .chain(desired.range_key.as_ref().map(|r| (r, KeyType::Range)));
-        for (attribute, kind) in keys {
-            req = req
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(attribute)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .map_err(built)?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder().attribute_name(attribute).key_type(kind).build().map_err(built)?,
-                );
-        }
-        for (k, v) in &desired.tags {
-            req = req.tags(Tag::builder().key(k).value(v).build().map_err(built)?);
-        }
-        req.send().await.map_err(|e| aws_error(&label, "CreateTable", e))?;
-        return wait_active(aws, desired).await;
-    };
-    if change.touches("billing_mode") {
-        aws.dynamodb
-            .update_table()
-            .table_name(&desired.name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "UpdateTable", e))?;
-        wait_active(aws, desired).await?;
-    }
-    if change.touches("tags") {
-        let mut req = aws.dynamodb.tag_resource().resource_arn(&live.arn);
-        for (k, v) in &desired.tags {
-            req = req.tags(
-                Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| IacError::aws(&label, "TagResource", e.to_string()).with_source(e))?,
-            );
-        }
-        req.send().await.map_err(|e| aws_error(&label, "TagResource", e))?;
-    }
-    Ok(())
 }
 
 async fn wait_active(aws: &Aws, desired: &Table) -> Result<(), IacError> {
@@ -283,17 +152,6 @@ impl std::fmt::Display for ItemCount {
     }
 }
 
-/// Deletes the table.
-pub async fn delete(aws: &Aws, live: &TableState) -> Result<(), IacError> {
-    let result = aws.dynamodb.delete_table().table_name(&live.name).send().await;
-    gone(
-        result,
-        aws_sdk_dynamodb::operation::delete_table::DeleteTableError::is_resource_not_found_exception,
-        &format!("table {}", live.name),
-        "DeleteTable",
-    )
-}
-
 impl Resource for Table {
     type State = TableState;
     const KIND: &'static str = "table";
@@ -310,26 +168,143 @@ impl Resource for Table {
         Some(&self.tags)
     }
 
+    /// Outputs known before the table exists (its name and ARN are deterministic).
     fn planned_outputs(&self) -> Outputs {
-        Table::planned_outputs(self)
+        let t = &self.target;
+        Outputs::from([
+            ("name", self.name.clone()),
+            ("arn", format!("arn:{}:dynamodb:{}:{}:table/{}", t.partition, t.region, t.account, self.name)),
+        ])
     }
 
+    /// Pure diff: a different key schema needs a new table; billing mode and tags change in place.
     fn diff(&self, observed: Option<&TableState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("key", self.key()),
+                ("billing_mode", "PAY_PER_REQUEST".into()),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.replace_field("key", Some(live.key.clone()), self.key());
+        d.field("billing_mode", Some(live.billing_mode.clone()), "PAY_PER_REQUEST");
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Reads the table, if it exists.
     async fn read(&self, aws: &Aws) -> Result<Option<TableState>, IacError> {
-        read(aws, self).await
+        let label = self.label();
+        let out = match aws.dynamodb.describe_table().table_name(&self.name).send().await {
+            Ok(o) => o,
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_error(&label, "DescribeTable", e)),
+        };
+        let Some(t) = out.table() else { return Ok(None) };
+        let arn = t.table_arn().unwrap_or_default().to_owned();
+        let key_of = |kind: KeyType| {
+            t.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| {
+                let ty = t
+                    .attribute_definitions()
+                    .iter()
+                    .find(|a| a.attribute_name() == k.attribute_name())
+                    .map(|a| a.attribute_type().as_str().to_owned())
+                    .unwrap_or_default();
+                format!("{} ({ty})", k.attribute_name())
+            })
+        };
+        let key = key_text(&key_of(KeyType::Hash).unwrap_or_default(), key_of(KeyType::Range).as_deref());
+        let billing_mode = t
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|b| b.as_str().to_owned())
+            .unwrap_or_else(|| "PROVISIONED".to_owned());
+        let tags = aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "ListTagsOfResource", e))?
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        Ok(Some(TableState { name: self.name.clone(), arn, key, billing_mode, tags }))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&TableState>,
-        change: &Change,
-    ) -> Result<Option<TableState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates, updates or replaces the table. A replace deletes the live table (and every item in it:
+    /// the engine has checked with [`item_count`] and the user's `--allow-data-loss` before any change),
+    /// waits until it is gone, and creates the new one.
+    async fn apply(&self, aws: &Aws, observed: Option<&TableState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let observed = match observed {
+            Some(live) if change.touches("key") => {
+                tracing::warn!(table = %self.name, "replacing the table: {} -> {}", live.key, self.key());
+                live.delete(aws).await?;
+                wait_gone(aws, self).await?;
+                None
+            }
+            other => other,
+        };
+        let Some(live) = observed else {
+            let built = |e: aws_sdk_dynamodb::error::BuildError| {
+                IacError::aws(&label, "CreateTable", e.to_string()).with_source(e)
+            };
+            let mut req = aws.dynamodb.create_table().table_name(&self.name).billing_mode(BillingMode::PayPerRequest);
+            let keys = std::iter::once((&self.hash_key, KeyType::Hash))
+                .chain(self.range_key.as_ref().map(|r| (r, KeyType::Range)));
+            for (attribute, kind) in keys {
+                req = req
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name(attribute)
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .key_schema(
+                        KeySchemaElement::builder().attribute_name(attribute).key_type(kind).build().map_err(built)?,
+                    );
+            }
+            for (k, v) in &self.tags {
+                req = req.tags(Tag::builder().key(k).value(v).build().map_err(built)?);
+            }
+            req.send().await.map_err(|e| aws_error(&label, "CreateTable", e))?;
+            return wait_active(aws, self).await;
+        };
+        if change.touches("billing_mode") {
+            aws.dynamodb
+                .update_table()
+                .table_name(&self.name)
+                .billing_mode(BillingMode::PayPerRequest)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateTable", e))?;
+            wait_active(aws, self).await?;
+        }
+        if change.touches("tags") {
+            let mut req = aws.dynamodb.tag_resource().resource_arn(&live.arn);
+            for (k, v) in &self.tags {
+                req = req.tags(
+                    Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .map_err(|e| IacError::aws(&label, "TagResource", e.to_string()).with_source(e))?,
+                );
+            }
+            req.send().await.map_err(|e| aws_error(&label, "TagResource", e))?;
+        }
+        Ok(())
     }
 }
 
@@ -359,7 +334,7 @@ mod tests {
 
     #[test]
     fn missing_table_is_created_with_key_id_and_on_demand_billing() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         assert!(c.properties.iter().any(|p| p.name == "key" && p.new.as_deref() == Some("Id (S)")));
         assert_eq!(desired().planned_outputs()["arn"], live().arn);
@@ -367,9 +342,9 @@ mod tests {
 
     #[test]
     fn matching_table_is_unchanged_and_provisioned_billing_is_an_update() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         let provisioned = TableState { billing_mode: "PROVISIONED".into(), ..live() };
-        let c = diff(&desired(), Some(&provisioned));
+        let c = desired().diff(Some(&provisioned));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties[0].old.as_deref(), Some("PROVISIONED"));
     }
@@ -377,21 +352,21 @@ mod tests {
     #[test]
     fn a_different_key_schema_means_replace() {
         let numeric = TableState { key: "Id (N)".into(), ..live() };
-        assert_eq!(diff(&desired(), Some(&numeric)).action, Action::Replace);
+        assert_eq!(desired().diff(Some(&numeric)).action, Action::Replace);
     }
 
     #[test]
     fn switching_to_a_table_keyed_by_owner_is_a_replace_showing_both_keys() {
-        let c = diff(&owned(), Some(&live()));
+        let c = owned().diff(Some(&live()));
         assert_eq!(c.action, Action::Replace);
         assert_eq!(c.properties.len(), 1);
         assert_eq!(c.properties[0].name, "key");
         assert_eq!(c.properties[0].old.as_deref(), Some("Id (S)"));
         assert_eq!(c.properties[0].new.as_deref(), Some("UserId (S) hash, Id (S) range"));
         let keyed = TableState { key: "UserId (S) hash, Id (S) range".into(), ..live() };
-        assert_eq!(diff(&owned(), Some(&keyed)), Change::unchanged());
-        assert_eq!(diff(&desired(), Some(&keyed)).action, Action::Replace);
-        let created = diff(&owned(), None);
+        assert_eq!(owned().diff(Some(&keyed)), Change::unchanged());
+        assert_eq!(desired().diff(Some(&keyed)).action, Action::Replace);
+        let created = owned().diff(None);
         assert!(created.properties.iter().any(|p| p.new.as_deref() == Some("UserId (S) hash, Id (S) range")));
     }
 

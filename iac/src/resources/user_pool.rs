@@ -124,38 +124,36 @@ impl State for UserPoolState {
         Ok((self.estimated_users > 0).then(|| format!("about {} user(s)", self.estimated_users)))
     }
 
+    /// Deletes the pool. AWS refuses while a domain is on it: `destroy` deletes ours first (the graph
+    /// orders that), and a domain still on the pool here (a replace, or a prefix changed since) goes first.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let label = format!("user pool {} ({})", self.name, self.id);
+        if let Some(domain) = &self.domain {
+            // Read first: the domain may have gone since the plan read the pool.
+            let out = aws
+                .cognito
+                .describe_user_pool_domain()
+                .domain(domain)
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "DescribeUserPoolDomain", e))?;
+            if out.domain_description().and_then(|d| d.user_pool_id()) == Some(self.id.as_str()) {
+                let on_pool = super::user_pool_domain::UserPoolDomainState {
+                    domain: domain.clone(),
+                    user_pool_id: self.id.clone(),
+                    region: self.region.clone(),
+                };
+                on_pool.delete(aws).await?;
+            }
+        }
+        let result = aws.cognito.delete_user_pool().user_pool_id(&self.id).send().await;
+        gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError::is_resource_not_found_exception, &label, "DeleteUserPool")
     }
 }
 
 const USERNAME_ATTRIBUTES: &str = "email";
 const AUTO_VERIFIED: &str = "email";
 const ACCOUNT_RECOVERY: &str = "verified_email:1";
-
-/// Pure diff: sign-in attributes are fixed at creation (a difference means a new pool, which loses
-/// every user); the rest changes in place.
-pub fn diff(desired: &UserPool, observed: Option<&UserPoolState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("name", desired.name.clone()),
-            ("username_attributes", USERNAME_ATTRIBUTES.into()),
-            ("auto_verified_attributes", AUTO_VERIFIED.into()),
-            ("password_policy", PASSWORD_POLICY.to_string()),
-            ("self_sign_up", "true".into()),
-            ("account_recovery", ACCOUNT_RECOVERY.into()),
-            ("tags", tags_display(&desired.tags)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.replace_field("username_attributes", Some(live.username_attributes.clone()), USERNAME_ATTRIBUTES)
-        .field("auto_verified_attributes", Some(live.auto_verified_attributes.clone()), AUTO_VERIFIED)
-        .field("password_policy", live.password_policy.map(|p| p.to_string()), PASSWORD_POLICY.to_string())
-        .field("self_sign_up", Some(live.self_sign_up.to_string()), "true")
-        .field("account_recovery", Some(live.account_recovery.clone()), ACCOUNT_RECOVERY);
-    diff_tags(&mut d, &live.tags, &desired.tags);
-    d.finish()
-}
 
 fn state(pool: &UserPoolType, region: &str) -> UserPoolState {
     let mut username: Vec<&str> = pool.username_attributes().iter().map(|a| a.as_str()).collect();
@@ -193,54 +191,6 @@ fn state(pool: &UserPoolType, region: &str) -> UserPoolState {
     }
 }
 
-/// Finds our pool: our name and our tags. When several exist (two `up`s at once), the oldest is
-/// ours; the others are reported in the log and left alone.
-pub async fn read(aws: &Aws, desired: &UserPool) -> Result<Option<UserPoolState>, IacError> {
-    let label = desired.label();
-    let mut candidates = Vec::new();
-    let mut token: Option<String> = None;
-    for _page in 0..1000 {
-        let out = aws
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "ListUserPools", e))?;
-        candidates.extend(
-            out.user_pools()
-                .iter()
-                .filter(|p| p.name() == Some(desired.name.as_str()))
-                .filter_map(|p| p.id().map(str::to_owned)),
-        );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
-    let mut ours = Vec::new();
-    for id in candidates {
-        let out = match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolError::is_resource_not_found_exception) => continue,
-            Err(e) => return Err(aws_error(&label, "DescribeUserPool", e)),
-        };
-        let Some(pool) = out.user_pool() else { continue };
-        let s = state(pool, &desired.region);
-        if carries_tags(&s.tags, &desired.tags) {
-            let created = pool.creation_date().map(|d| (d.secs(), d.subsec_nanos())).unwrap_or((i64::MAX, 0));
-            ours.push((created, s));
-        }
-    }
-    ours.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
-    if ours.len() > 1 {
-        let extra: Vec<&str> = ours[1..].iter().map(|(_, s)| s.id.as_str()).collect();
-        tracing::warn!("{label}: more than one pool carries our name and tags; using {}, not {extra:?}", ours[0].1.id);
-    }
-    Ok(ours.into_iter().next().map(|(_, s)| s))
-}
-
 fn policies() -> UserPoolPolicyType {
     let p = PASSWORD_POLICY;
     UserPoolPolicyType::builder()
@@ -270,87 +220,6 @@ fn tags_map(tags: &Tags) -> std::collections::HashMap<String, String> {
     tags.clone().into_iter().collect()
 }
 
-/// Creates the pool (tags in the same call) or brings its settings in line. A replace (different
-/// sign-in attributes) deletes the live pool first: the engine has checked for users before.
-pub async fn apply(
-    aws: &Aws,
-    desired: &UserPool,
-    observed: Option<&UserPoolState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let observed = match observed {
-        Some(live) if change.touches("username_attributes") => {
-            delete(aws, live).await?;
-            None
-        }
-        other => other,
-    };
-    match observed {
-        None => {
-            aws.cognito
-                .create_user_pool()
-                .pool_name(&desired.name)
-                .user_pool_tier(UserPoolTierType::Lite)
-                .username_attributes(UsernameAttributeType::Email)
-                .auto_verified_attributes(VerifiedAttributeType::Email)
-                .policies(policies())
-                .admin_create_user_config(
-                    AdminCreateUserConfigType::builder().allow_admin_create_user_only(false).build(),
-                )
-                .account_recovery_setting(recovery(&label)?)
-                .set_user_pool_tags(Some(tags_map(&desired.tags)))
-                .send()
-                .await
-                .map_err(|e| aws_error(&label, "CreateUserPool", e))?;
-        }
-        Some(live) => {
-            // UpdateUserPool resets every setting it is not given: give them all.
-            aws.cognito
-                .update_user_pool()
-                .user_pool_id(&live.id)
-                .user_pool_tier(UserPoolTierType::Lite)
-                .auto_verified_attributes(VerifiedAttributeType::Email)
-                .policies(policies())
-                .admin_create_user_config(
-                    AdminCreateUserConfigType::builder().allow_admin_create_user_only(false).build(),
-                )
-                .account_recovery_setting(recovery(&label)?)
-                .set_user_pool_tags(Some(tags_map(&desired.tags)))
-                .send()
-                .await
-                .map_err(|e| aws_error(&label, "UpdateUserPool", e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Deletes the pool. AWS refuses while a domain is on it: `destroy` deletes ours first (the graph
-/// orders that), and a domain still on the pool here (a replace, or a prefix changed since) goes first.
-pub async fn delete(aws: &Aws, live: &UserPoolState) -> Result<(), IacError> {
-    let label = format!("user pool {} ({})", live.name, live.id);
-    if let Some(domain) = &live.domain {
-        // Read first: the domain may have gone since the plan read the pool.
-        let out = aws
-            .cognito
-            .describe_user_pool_domain()
-            .domain(domain)
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "DescribeUserPoolDomain", e))?;
-        if out.domain_description().and_then(|d| d.user_pool_id()) == Some(live.id.as_str()) {
-            let on_pool = super::user_pool_domain::UserPoolDomainState {
-                domain: domain.clone(),
-                user_pool_id: live.id.clone(),
-                region: live.region.clone(),
-            };
-            super::user_pool_domain::delete(aws, &on_pool).await?;
-        }
-    }
-    let result = aws.cognito.delete_user_pool().user_pool_id(&live.id).send().await;
-    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError::is_resource_not_found_exception, &label, "DeleteUserPool")
-}
-
 impl Resource for UserPool {
     type State = UserPoolState;
     const KIND: &'static str = "user pool";
@@ -363,22 +232,129 @@ impl Resource for UserPool {
         Some(&self.tags)
     }
 
+    /// Pure diff: sign-in attributes are fixed at creation (a difference means a new pool, which loses
+    /// every user); the rest changes in place.
     fn diff(&self, observed: Option<&UserPoolState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("name", self.name.clone()),
+                ("username_attributes", USERNAME_ATTRIBUTES.into()),
+                ("auto_verified_attributes", AUTO_VERIFIED.into()),
+                ("password_policy", PASSWORD_POLICY.to_string()),
+                ("self_sign_up", "true".into()),
+                ("account_recovery", ACCOUNT_RECOVERY.into()),
+                ("tags", tags_display(&self.tags)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.replace_field("username_attributes", Some(live.username_attributes.clone()), USERNAME_ATTRIBUTES)
+            .field("auto_verified_attributes", Some(live.auto_verified_attributes.clone()), AUTO_VERIFIED)
+            .field("password_policy", live.password_policy.map(|p| p.to_string()), PASSWORD_POLICY.to_string())
+            .field("self_sign_up", Some(live.self_sign_up.to_string()), "true")
+            .field("account_recovery", Some(live.account_recovery.clone()), ACCOUNT_RECOVERY);
+        diff_tags(&mut d, &live.tags, &self.tags);
+        d.finish()
     }
 
+    /// Finds our pool: our name and our tags. When several exist (two `up`s at once), the oldest is
+    /// ours; the others are reported in the log and left alone.
     async fn read(&self, aws: &Aws) -> Result<Option<UserPoolState>, IacError> {
-        read(aws, self).await
+        let label = self.label();
+        let mut candidates = Vec::new();
+        let mut token: Option<String> = None;
+        for _page in 0..1000 {
+            let out = aws
+                .cognito
+                .list_user_pools()
+                .max_results(60)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "ListUserPools", e))?;
+            candidates.extend(
+                out.user_pools()
+                    .iter()
+                    .filter(|p| p.name() == Some(self.name.as_str()))
+                    .filter_map(|p| p.id().map(str::to_owned)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let mut ours = Vec::new();
+        for id in candidates {
+            let out = match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
+                Ok(o) => o,
+                Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolError::is_resource_not_found_exception) => continue,
+                Err(e) => return Err(aws_error(&label, "DescribeUserPool", e)),
+            };
+            let Some(pool) = out.user_pool() else { continue };
+            let s = state(pool, &self.region);
+            if carries_tags(&s.tags, &self.tags) {
+                let created = pool.creation_date().map(|d| (d.secs(), d.subsec_nanos())).unwrap_or((i64::MAX, 0));
+                ours.push((created, s));
+            }
+        }
+        ours.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
+        if ours.len() > 1 {
+            let extra: Vec<&str> = ours[1..].iter().map(|(_, s)| s.id.as_str()).collect();
+            tracing::warn!(
+                "{label}: more than one pool carries our name and tags; using {}, not {extra:?}",
+                ours[0].1.id
+            );
+        }
+        Ok(ours.into_iter().next().map(|(_, s)| s))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&UserPoolState>,
-        change: &Change,
-    ) -> Result<Option<UserPoolState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates the pool (tags in the same call) or brings its settings in line. A replace (different
+    /// sign-in attributes) deletes the live pool first: the engine has checked for users before.
+    async fn apply(&self, aws: &Aws, observed: Option<&UserPoolState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let observed = match observed {
+            Some(live) if change.touches("username_attributes") => {
+                live.delete(aws).await?;
+                None
+            }
+            other => other,
+        };
+        match observed {
+            None => {
+                aws.cognito
+                    .create_user_pool()
+                    .pool_name(&self.name)
+                    .user_pool_tier(UserPoolTierType::Lite)
+                    .username_attributes(UsernameAttributeType::Email)
+                    .auto_verified_attributes(VerifiedAttributeType::Email)
+                    .policies(policies())
+                    .admin_create_user_config(
+                        AdminCreateUserConfigType::builder().allow_admin_create_user_only(false).build(),
+                    )
+                    .account_recovery_setting(recovery(&label)?)
+                    .set_user_pool_tags(Some(tags_map(&self.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&label, "CreateUserPool", e))?;
+            }
+            Some(live) => {
+                // UpdateUserPool resets every setting it is not given: give them all.
+                aws.cognito
+                    .update_user_pool()
+                    .user_pool_id(&live.id)
+                    .user_pool_tier(UserPoolTierType::Lite)
+                    .auto_verified_attributes(VerifiedAttributeType::Email)
+                    .policies(policies())
+                    .admin_create_user_config(
+                        AdminCreateUserConfigType::builder().allow_admin_create_user_only(false).build(),
+                    )
+                    .account_recovery_setting(recovery(&label)?)
+                    .set_user_pool_tags(Some(tags_map(&self.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&label, "UpdateUserPool", e))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -411,7 +387,7 @@ mod tests {
 
     #[test]
     fn new_pool_signs_in_by_email_and_its_issuer_names_region_and_id() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         assert!(c.properties.iter().any(|p| p.name == "username_attributes" && p.new.as_deref() == Some("email")));
         assert_eq!(live().outputs()["issuer"], "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc");
@@ -419,7 +395,7 @@ mod tests {
 
     #[test]
     fn matching_pool_is_unchanged_and_settings_are_updates() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         let weak = PasswordPolicy { minimum_length: 6, ..PASSWORD_POLICY };
         let cases = [
             (UserPoolState { password_policy: Some(weak), ..live() }, "password_policy"),
@@ -429,7 +405,7 @@ mod tests {
             (UserPoolState { tags: Tags::new(), ..live() }, "tags"),
         ];
         for (l, name) in cases {
-            let c = diff(&desired(), Some(&l));
+            let c = desired().diff(Some(&l));
             assert_eq!(c.action, Action::Update, "{name}");
             assert_eq!(c.properties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [name]);
         }
@@ -438,7 +414,7 @@ mod tests {
     #[test]
     fn a_pool_signing_in_by_user_name_must_be_replaced() {
         let by_name = UserPoolState { username_attributes: String::new(), ..live() };
-        let c = diff(&desired(), Some(&by_name));
+        let c = desired().diff(Some(&by_name));
         assert_eq!(c.action, Action::Replace);
         assert_eq!(c.properties[0].name, "username_attributes");
     }

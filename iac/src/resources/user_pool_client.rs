@@ -87,8 +87,11 @@ impl State for UserPoolClientState {
         Outputs::from([("id", self.id.clone())])
     }
 
+    /// Deletes the client.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result =
+            aws.cognito.delete_user_pool_client().user_pool_id(&self.user_pool_id).client_id(&self.id).send().await;
+        gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_client::DeleteUserPoolClientError::is_resource_not_found_exception, &format!("user pool client {}", self.name), "DeleteUserPoolClient")
     }
 }
 
@@ -108,22 +111,6 @@ impl UserPoolClientState {
     }
 }
 
-/// Pure diff: a client with a secret must be replaced by a public one; every other setting changes
-/// in place.
-pub fn diff(desired: &UserPoolClient, observed: Option<&UserPoolClientState>) -> Change {
-    let Some(live) = observed else {
-        let mut props = vec![("name", desired.name.clone()), ("secret", "none (public client, PKCE)".to_owned())];
-        props.extend(desired.settings());
-        return Change::create(props);
-    };
-    let mut d = Diff::new();
-    d.replace_field("secret", Some(if live.has_secret { "yes" } else { "none" }.to_owned()), "none");
-    for ((name, want), old) in desired.settings().into_iter().zip(live.settings()) {
-        d.field(name, Some(old), want);
-    }
-    d.finish()
-}
-
 fn state(user_pool_id: &str, c: &UserPoolClientType) -> UserPoolClientState {
     UserPoolClientState {
         user_pool_id: user_pool_id.to_owned(),
@@ -139,109 +126,6 @@ fn state(user_pool_id: &str, c: &UserPoolClientType) -> UserPoolClientState {
         auth_flows: sorted(c.explicit_auth_flows().iter().map(|f| f.as_str())),
         token_revocation: c.enable_token_revocation().unwrap_or(false),
     }
-}
-
-/// Reads the client with our name in the pool.
-pub async fn read(aws: &Aws, desired: &UserPoolClient) -> Result<Option<UserPoolClientState>, IacError> {
-    let Some(pool) = desired.user_pool_id.value() else { return Ok(None) };
-    let label = desired.label();
-    let mut token: Option<String> = None;
-    let mut id = None;
-    for _page in 0..1000 {
-        let out = match aws
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(pool)
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsError::is_resource_not_found_exception) => return Ok(None),
-            Err(e) => return Err(aws_error(&label, "ListUserPoolClients", e)),
-        };
-        id = out
-            .user_pool_clients()
-            .iter()
-            .find(|c| c.client_name() == Some(desired.name.as_str()))
-            .and_then(|c| c.client_id().map(str::to_owned));
-        match out.next_token() {
-            Some(t) if !t.is_empty() && id.is_none() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
-    let Some(id) = id else { return Ok(None) };
-    let out = match aws.cognito.describe_user_pool_client().user_pool_id(pool).client_id(&id).send().await {
-        Ok(o) => o,
-        Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientError::is_resource_not_found_exception) => return Ok(None),
-        Err(e) => return Err(aws_error(&label, "DescribeUserPoolClient", e)),
-    };
-    Ok(out.user_pool_client().map(|c| state(pool, c)))
-}
-
-/// Creates the client or brings its settings in line (a client with a secret is deleted first).
-pub async fn apply(
-    aws: &Aws,
-    desired: &UserPoolClient,
-    observed: Option<&UserPoolClientState>,
-    change: &Change,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let pool = desired.user_pool_id.require(&label)?;
-    let observed = match observed {
-        Some(live) if change.touches("secret") => {
-            delete(aws, live).await?;
-            None
-        }
-        other => other,
-    };
-    // UpdateUserPoolClient resets every setting it is not given, so both calls give them all.
-    macro_rules! settings {
-        ($req:expr) => {
-            $req.allowed_o_auth_flows(OAuthFlowType::Code)
-                .set_allowed_o_auth_scopes(Some(SCOPES.iter().map(|s| (*s).to_owned()).collect()))
-                .allowed_o_auth_flows_user_pool_client(true)
-                .set_callback_urls(Some(desired.callback_urls.clone()))
-                .set_logout_urls(Some(desired.logout_urls.clone()))
-                .supported_identity_providers("COGNITO")
-                .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-                .enable_token_revocation(true)
-                .prevent_user_existence_errors(
-                    aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
-                )
-        };
-    }
-    match observed {
-        None => {
-            settings!(
-                aws.cognito
-                    .create_user_pool_client()
-                    .user_pool_id(pool)
-                    .client_name(&desired.name)
-                    .generate_secret(false)
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "CreateUserPoolClient", e))?;
-        }
-        Some(live) => {
-            settings!(
-                aws.cognito.update_user_pool_client().user_pool_id(pool).client_id(&live.id).client_name(&desired.name)
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error(&label, "UpdateUserPoolClient", e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Deletes the client.
-pub async fn delete(aws: &Aws, live: &UserPoolClientState) -> Result<(), IacError> {
-    let result =
-        aws.cognito.delete_user_pool_client().user_pool_id(&live.user_pool_id).client_id(&live.id).send().await;
-    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_client::DeleteUserPoolClientError::is_resource_not_found_exception, &format!("user pool client {}", live.name), "DeleteUserPoolClient")
 }
 
 impl Resource for UserPoolClient {
@@ -264,22 +148,115 @@ impl Resource for UserPoolClient {
         Some(&self.user_pool_id)
     }
 
+    /// Pure diff: a client with a secret must be replaced by a public one; every other setting changes
+    /// in place.
     fn diff(&self, observed: Option<&UserPoolClientState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            let mut props = vec![("name", self.name.clone()), ("secret", "none (public client, PKCE)".to_owned())];
+            props.extend(self.settings());
+            return Change::create(props);
+        };
+        let mut d = Diff::new();
+        d.replace_field("secret", Some(if live.has_secret { "yes" } else { "none" }.to_owned()), "none");
+        for ((name, want), old) in self.settings().into_iter().zip(live.settings()) {
+            d.field(name, Some(old), want);
+        }
+        d.finish()
     }
 
+    /// Reads the client with our name in the pool.
     async fn read(&self, aws: &Aws) -> Result<Option<UserPoolClientState>, IacError> {
-        read(aws, self).await
+        let Some(pool) = self.user_pool_id.value() else { return Ok(None) };
+        let label = self.label();
+        let mut token: Option<String> = None;
+        let mut id = None;
+        for _page in 0..1000 {
+            let out = match aws
+                .cognito
+                .list_user_pool_clients()
+                .user_pool_id(pool)
+                .max_results(60)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(o) => o,
+                Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::list_user_pool_clients::ListUserPoolClientsError::is_resource_not_found_exception) => return Ok(None),
+                Err(e) => return Err(aws_error(&label, "ListUserPoolClients", e)),
+            };
+            id = out
+                .user_pool_clients()
+                .iter()
+                .find(|c| c.client_name() == Some(self.name.as_str()))
+                .and_then(|c| c.client_id().map(str::to_owned));
+            match out.next_token() {
+                Some(t) if !t.is_empty() && id.is_none() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let Some(id) = id else { return Ok(None) };
+        let out = match aws.cognito.describe_user_pool_client().user_pool_id(pool).client_id(&id).send().await {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_cognitoidentityprovider::operation::describe_user_pool_client::DescribeUserPoolClientError::is_resource_not_found_exception) => return Ok(None),
+            Err(e) => return Err(aws_error(&label, "DescribeUserPoolClient", e)),
+        };
+        Ok(out.user_pool_client().map(|c| state(pool, c)))
     }
 
-    async fn apply(
-        &self,
-        aws: &Aws,
-        observed: Option<&UserPoolClientState>,
-        change: &Change,
-    ) -> Result<Option<UserPoolClientState>, IacError> {
-        apply(aws, self, observed, change).await?;
-        read(aws, self).await
+    /// Creates the client or brings its settings in line (a client with a secret is deleted first).
+    async fn apply(&self, aws: &Aws, observed: Option<&UserPoolClientState>, change: &Change) -> Result<(), IacError> {
+        let label = self.label();
+        let pool = self.user_pool_id.require(&label)?;
+        let observed = match observed {
+            Some(live) if change.touches("secret") => {
+                live.delete(aws).await?;
+                None
+            }
+            other => other,
+        };
+        // UpdateUserPoolClient resets every setting it is not given, so both calls give them all.
+        macro_rules! settings {
+            ($req:expr) => {
+                $req.allowed_o_auth_flows(OAuthFlowType::Code)
+                    .set_allowed_o_auth_scopes(Some(SCOPES.iter().map(|s| (*s).to_owned()).collect()))
+                    .allowed_o_auth_flows_user_pool_client(true)
+                    .set_callback_urls(Some(self.callback_urls.clone()))
+                    .set_logout_urls(Some(self.logout_urls.clone()))
+                    .supported_identity_providers("COGNITO")
+                    .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+                    .enable_token_revocation(true)
+                    .prevent_user_existence_errors(
+                        aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
+                    )
+            };
+        }
+        match observed {
+            None => {
+                settings!(
+                    aws.cognito
+                        .create_user_pool_client()
+                        .user_pool_id(pool)
+                        .client_name(&self.name)
+                        .generate_secret(false)
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "CreateUserPoolClient", e))?;
+            }
+            Some(live) => {
+                settings!(
+                    aws.cognito
+                        .update_user_pool_client()
+                        .user_pool_id(pool)
+                        .client_id(&live.id)
+                        .client_name(&self.name)
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error(&label, "UpdateUserPoolClient", e))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -316,7 +293,7 @@ mod tests {
 
     #[test]
     fn new_client_is_public_with_the_code_flow_and_openid_email() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         let get = |n: &str| c.properties.iter().find(|p| p.name == n).and_then(|p| p.new.clone());
         assert_eq!(get("oauth_flows").as_deref(), Some("code"));
@@ -327,15 +304,15 @@ mod tests {
 
     #[test]
     fn matching_client_is_unchanged_and_settings_are_updates() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         let moved = UserPoolClient { callback_urls: vec!["https://app.example.com".into()], ..desired() };
-        let c = diff(&moved, Some(&live()));
+        let c = moved.diff(Some(&live()));
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.properties.len(), 1);
         assert_eq!(c.properties[0].name, "callback_urls");
         assert_eq!(c.properties[0].new.as_deref(), Some("https://app.example.com"));
         let implicit = UserPoolClientState { oauth_flows: "code,implicit".into(), token_revocation: false, ..live() };
-        let c = diff(&desired(), Some(&implicit));
+        let c = desired().diff(Some(&implicit));
         assert_eq!(
             c.properties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["oauth_flows", "token_revocation"]
@@ -345,6 +322,6 @@ mod tests {
     #[test]
     fn a_client_with_a_secret_is_replaced_by_a_public_one() {
         let confidential = UserPoolClientState { has_secret: true, ..live() };
-        assert_eq!(diff(&desired(), Some(&confidential)).action, Action::Replace);
+        assert_eq!(desired().diff(Some(&confidential)).action, Action::Replace);
     }
 }

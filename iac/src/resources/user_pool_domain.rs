@@ -37,12 +37,6 @@ impl UserPoolDomain {
     fn label(&self) -> String {
         format!("user pool domain {}", self.domain)
     }
-
-    /// Whether a live domain with our prefix belongs to some other pool than ours (when ours is known,
-    /// or not yet created).
-    pub fn held_by_another(&self, live: &UserPoolDomainState) -> bool {
-        self.user_pool_id.value() != Some(live.user_pool_id.as_str())
-    }
 }
 
 impl State for UserPoolDomainState {
@@ -51,77 +45,12 @@ impl State for UserPoolDomainState {
         Outputs::from([("domain", self.domain.clone()), ("url", hosted_ui_url(&self.domain, &self.region))])
     }
 
+    /// Deletes the domain.
     async fn delete(&self, aws: &Aws) -> Result<(), IacError> {
-        delete(aws, self).await
+        let result =
+            aws.cognito.delete_user_pool_domain().domain(&self.domain).user_pool_id(&self.user_pool_id).send().await;
+        gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_domain::DeleteUserPoolDomainError::is_resource_not_found_exception, &format!("user pool domain {}", self.domain), "DeleteUserPoolDomain")
     }
-}
-
-/// Pure diff: a domain is created or left as it is (one of another pool is foreign: see
-/// [`UserPoolDomain::held_by_another`]; the planner refuses to take it over).
-pub fn diff(desired: &UserPoolDomain, observed: Option<&UserPoolDomainState>) -> Change {
-    let Some(live) = observed else {
-        return Change::create(vec![
-            ("domain", desired.domain.clone()),
-            ("user_pool", desired.user_pool_id.display()),
-            ("url", hosted_ui_url(&desired.domain, &desired.region)),
-        ]);
-    };
-    let mut d = Diff::new();
-    d.replace_input("user_pool", Some(live.user_pool_id.clone()), &desired.user_pool_id);
-    d.finish()
-}
-
-/// Reads the domain with our prefix, whichever pool it belongs to.
-pub async fn read(aws: &Aws, desired: &UserPoolDomain) -> Result<Option<UserPoolDomainState>, IacError> {
-    let out = aws
-        .cognito
-        .describe_user_pool_domain()
-        .domain(&desired.domain)
-        .send()
-        .await
-        .map_err(|e| aws_error(&desired.label(), "DescribeUserPoolDomain", e))?;
-    // An unknown domain is an empty description, not an error.
-    Ok(out.domain_description().and_then(|d| d.user_pool_id()).filter(|p| !p.is_empty()).map(|pool| {
-        UserPoolDomainState {
-            domain: desired.domain.clone(),
-            user_pool_id: pool.to_owned(),
-            region: desired.region.clone(),
-        }
-    }))
-}
-
-/// Creates the domain. Nothing about it changes in place; a domain of another pool is refused.
-pub async fn apply(
-    aws: &Aws,
-    desired: &UserPoolDomain,
-    observed: Option<&UserPoolDomainState>,
-) -> Result<(), IacError> {
-    let label = desired.label();
-    let pool = desired.user_pool_id.require(&label)?;
-    if let Some(live) = observed {
-        return Err(IacError::Refused {
-            resource: label,
-            message: format!(
-                "the domain belongs to user pool {}, not this stack's pool {pool}; set another `domain_prefix` under [auth]",
-                live.user_pool_id
-            ),
-        });
-    }
-    aws.cognito
-        .create_user_pool_domain()
-        .domain(&desired.domain)
-        .user_pool_id(pool)
-        .send()
-        .await
-        .map_err(|e| aws_error(&label, "CreateUserPoolDomain", e))?;
-    Ok(())
-}
-
-/// Deletes the domain.
-pub async fn delete(aws: &Aws, live: &UserPoolDomainState) -> Result<(), IacError> {
-    let result =
-        aws.cognito.delete_user_pool_domain().domain(&live.domain).user_pool_id(&live.user_pool_id).send().await;
-    gone(result, aws_sdk_cognitoidentityprovider::operation::delete_user_pool_domain::DeleteUserPoolDomainError::is_resource_not_found_exception, &format!("user pool domain {}", live.domain), "DeleteUserPoolDomain")
 }
 
 impl Resource for UserPoolDomain {
@@ -144,8 +73,10 @@ impl Resource for UserPoolDomain {
         Some(&self.user_pool_id)
     }
 
+    /// Whether a live domain with our prefix belongs to some other pool than ours (when ours is known,
+    /// or not yet created).
     fn held_by_another(&self, live: &UserPoolDomainState) -> bool {
-        UserPoolDomain::held_by_another(self, live)
+        self.user_pool_id.value() != Some(live.user_pool_id.as_str())
     }
 
     fn foreign_error(&self, live: &UserPoolDomainState) -> Option<IacError> {
@@ -158,23 +89,66 @@ impl Resource for UserPoolDomain {
         })
     }
 
+    /// Pure diff: a domain is created or left as it is (one of another pool is foreign: see
+    /// [`Resource::held_by_another`]; the planner refuses to take it over).
     fn diff(&self, observed: Option<&UserPoolDomainState>) -> Change {
-        diff(self, observed)
+        let Some(live) = observed else {
+            return Change::create(vec![
+                ("domain", self.domain.clone()),
+                ("user_pool", self.user_pool_id.display()),
+                ("url", hosted_ui_url(&self.domain, &self.region)),
+            ]);
+        };
+        let mut d = Diff::new();
+        d.replace_input("user_pool", Some(live.user_pool_id.clone()), &self.user_pool_id);
+        d.finish()
     }
 
+    /// Reads the domain with our prefix, whichever pool it belongs to.
     async fn read(&self, aws: &Aws) -> Result<Option<UserPoolDomainState>, IacError> {
-        read(aws, self).await
+        let out = aws
+            .cognito
+            .describe_user_pool_domain()
+            .domain(&self.domain)
+            .send()
+            .await
+            .map_err(|e| aws_error(&self.label(), "DescribeUserPoolDomain", e))?;
+        // An unknown domain is an empty description, not an error.
+        Ok(out.domain_description().and_then(|d| d.user_pool_id()).filter(|p| !p.is_empty()).map(|pool| {
+            UserPoolDomainState {
+                domain: self.domain.clone(),
+                user_pool_id: pool.to_owned(),
+                region: self.region.clone(),
+            }
+        }))
     }
 
+    /// Creates the domain. Nothing about it changes in place; a domain of another pool is refused.
     async fn apply(
         &self,
         aws: &Aws,
         observed: Option<&UserPoolDomainState>,
-        change: &Change,
-    ) -> Result<Option<UserPoolDomainState>, IacError> {
-        let _ = change;
-        apply(aws, self, observed).await?;
-        read(aws, self).await
+        __change: &Change,
+    ) -> Result<(), IacError> {
+        let label = self.label();
+        let pool = self.user_pool_id.require(&label)?;
+        if let Some(live) = observed {
+            return Err(IacError::Refused {
+                resource: label,
+                message: format!(
+                    "the domain belongs to user pool {}, not this stack's pool {pool}; set another `domain_prefix` under [auth]",
+                    live.user_pool_id
+                ),
+            });
+        }
+        aws.cognito
+            .create_user_pool_domain()
+            .domain(&self.domain)
+            .user_pool_id(pool)
+            .send()
+            .await
+            .map_err(|e| aws_error(&label, "CreateUserPoolDomain", e))?;
+        Ok(())
     }
 }
 
@@ -201,7 +175,7 @@ mod tests {
 
     #[test]
     fn new_domain_shows_the_hosted_ui_url() {
-        let c = diff(&desired(), None);
+        let c = desired().diff(None);
         assert_eq!(c.action, Action::Create);
         assert!(c.properties.iter().any(|p| p.name == "url"
             && p.new.as_deref() == Some("https://todos-dev-123456789012.auth.us-east-1.amazoncognito.com")));
@@ -210,11 +184,11 @@ mod tests {
 
     #[test]
     fn our_domain_is_unchanged_and_one_of_another_pool_is_held_by_another() {
-        assert_eq!(diff(&desired(), Some(&live())), Change::unchanged());
+        assert_eq!(desired().diff(Some(&live())), Change::unchanged());
         assert!(!desired().held_by_another(&live()));
         let theirs = UserPoolDomainState { user_pool_id: "us-east-1_other".into(), ..live() };
         assert!(desired().held_by_another(&theirs));
-        assert_eq!(diff(&desired(), Some(&theirs)).action, Action::Replace);
+        assert_eq!(desired().diff(Some(&theirs)).action, Action::Replace);
         let pending = UserPoolDomain { user_pool_id: Input::output("user-pool", "id"), ..desired() };
         assert!(pending.held_by_another(&live()), "a pool not created yet owns no live domain");
     }

@@ -84,6 +84,15 @@ impl Fixture {
     }
 }
 
+/// The recovery run left nothing to do: `preview` plans no change.
+fn assert_nothing_left_to_do(ws: &Workspace, ctx: &str) {
+    let again = ws.run_ok("preview");
+    assert!(
+        again.contains("0 to create, 0 to update, 0 to replace, 0 to delete"),
+        "{ctx}: preview after recovery:\n{again}"
+    );
+}
+
 /// One trial: kill `up` at a point, run `up` to completion, check, `destroy`, check.
 fn up_trial(ws: &Workspace, fx: &Fixture, point: Option<usize>, delay: Option<Duration>, f: &mut Figures) {
     let killed = kill_during(ws, "up", point, delay);
@@ -92,12 +101,7 @@ fn up_trial(ws: &Workspace, fx: &Fixture, point: Option<usize>, delay: Option<Du
     let out = ws.run_ok("up");
     assert!(ws.outputs().exists(), "{ctx}: outputs written\n{out}");
     fx.assert_exactly_one_of_each(&ctx);
-    // The recovery run left nothing to do.
-    let again = ws.run_ok("preview");
-    assert!(
-        again.contains("0 to create, 0 to update, 0 to replace, 0 to delete"),
-        "{ctx}: preview after recovery:\n{again}"
-    );
+    assert_nothing_left_to_do(ws, &ctx);
     ws.run_ok("destroy");
     fx.assert_nothing_left(&ctx);
     assert!(!ws.outputs().exists(), "{ctx}: destroy removes the outputs file");
@@ -316,11 +320,7 @@ mod sign_in {
         ws.run_ok("up");
         fx.assert_exactly_one_of_each(&ctx);
         fx.rt.block_on(assert_sign_in_exactly_once(&fx.aws, jwt_issuer, &ctx));
-        let again = ws.run_ok("preview");
-        assert!(
-            again.contains("0 to create, 0 to update, 0 to replace, 0 to delete"),
-            "{ctx}: preview after recovery:\n{again}"
-        );
+        assert_nothing_left_to_do(ws, &ctx);
         ws.run_ok("destroy");
         fx.assert_nothing_left(&ctx);
         fx.rt.block_on(assert_no_user_pool_left(&fx.aws, &ctx));

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::support::*;
+use iac::aws::Aws;
 use serde_json::{Value, json};
 
 const ACTIONS: [&str; 3] = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan"];
@@ -159,6 +160,24 @@ fn the_policies_the_code_builds_are_least_privilege() {
     }
 }
 
+/// The table's ARN, and the role's inline policy document as IAM returns it (asserting that it is
+/// the role's only inline policy).
+async fn table_arn_and_inline_policy(aws: &Aws) -> (String, String) {
+    let table = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
+    let table_arn = table.table().unwrap().table_arn().unwrap().to_owned();
+    let names = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
+    assert_eq!(names.policy_names(), [POLICY], "exactly one inline policy");
+    let p = aws.iam.get_role_policy().role_name(ROLE).policy_name(POLICY).send().await.unwrap();
+    (table_arn, p.policy_document().to_owned())
+}
+
+/// The role's only managed policy is AWSLambdaBasicExecutionRole.
+async fn assert_only_basic_managed_policy(aws: &Aws) {
+    let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
+    let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+    assert_eq!(arns, [BASIC], "the only managed policy");
+}
+
 #[test]
 fn the_deployed_role_read_back_from_iam_is_least_privilege() {
     let _g = exclusive();
@@ -167,13 +186,8 @@ fn the_deployed_role_read_back_from_iam_is_least_privilege() {
     let ws = Workspace::new();
     ws.run_ok("up");
     rt.block_on(async {
-        let table = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
-        let table_arn = table.table().unwrap().table_arn().unwrap().to_owned();
-
-        let names = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
-        assert_eq!(names.policy_names(), [POLICY], "exactly one inline policy");
-        let p = aws.iam.get_role_policy().role_name(ROLE).policy_name(POLICY).send().await.unwrap();
-        let raw = p.policy_document();
+        let (table_arn, raw) = table_arn_and_inline_policy(&aws).await;
+        let raw = raw.as_str();
         eprintln!("inline policy as IAM returns it: {}...", &raw[..raw.len().min(48)]);
         let doc = decode(raw);
         check_table_policy(&doc, &table_arn).unwrap_or_else(|e| panic!("inline policy: {e}\nraw: {raw}"));
@@ -182,9 +196,7 @@ fn the_deployed_role_read_back_from_iam_is_least_privilege() {
         let raw = role.role().unwrap().assume_role_policy_document().unwrap();
         check_trust_policy(&decode(raw)).unwrap_or_else(|e| panic!("trust policy: {e}\nraw: {raw}"));
 
-        let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
-        let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
-        assert_eq!(arns, [BASIC], "the only managed policy");
+        assert_only_basic_managed_policy(&aws).await;
 
         // The function runs as exactly this role.
         let f = aws.lambda.get_function_configuration().function_name(FUNCTION).send().await.unwrap();
@@ -204,12 +216,8 @@ fn the_deployed_sign_in_role_allows_exactly_put_delete_and_query() {
     ws.write_stack_config(JWT_STACK);
     ws.run_ok("up");
     rt.block_on(async {
-        let table = aws.dynamodb.describe_table().table_name(TABLE).send().await.unwrap();
-        let table_arn = table.table().unwrap().table_arn().unwrap().to_owned();
-        let names = aws.iam.list_role_policies().role_name(ROLE).send().await.unwrap();
-        assert_eq!(names.policy_names(), [POLICY], "exactly one inline policy");
-        let p = aws.iam.get_role_policy().role_name(ROLE).policy_name(POLICY).send().await.unwrap();
-        let doc = decode(p.policy_document());
+        let (table_arn, raw) = table_arn_and_inline_policy(&aws).await;
+        let doc = decode(&raw);
         let st = statements(&doc).unwrap();
         assert_eq!(st.len(), 1, "one statement: {doc}");
         only_keys(st[0], &["Sid", "Effect", "Action", "Resource"]).unwrap();
@@ -220,9 +228,7 @@ fn the_deployed_sign_in_role_allows_exactly_put_delete_and_query() {
         assert_eq!(strings(&st[0]["Resource"]).unwrap(), BTreeSet::from([table_arn.clone()]));
         // The same checker as the open stack's refuses it: Query is not Scan.
         assert!(check_table_policy(&doc, &table_arn).is_err());
-        let attached = aws.iam.list_attached_role_policies().role_name(ROLE).send().await.unwrap();
-        let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
-        assert_eq!(arns, [BASIC], "the only managed policy");
+        assert_only_basic_managed_policy(&aws).await;
     });
     ws.run_ok("destroy");
 }
